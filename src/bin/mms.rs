@@ -1,0 +1,4 @@
+//! The `mms` command-line program.
+fn main() {
+    println!("mms {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,1 @@
+//! Public Rust API, the worker and the job state machine. Knows nothing of C.

@@ -1,0 +1,1 @@
+//! C ABI: translation and validation only.
