@@ -188,8 +188,10 @@ fn settings_default_until_set_and_round_trip() {
         f.store.tenant_migration_configuration().unwrap(),
         TenantMigrationConfiguration::default()
     );
-    let mut c = TenantMigrationConfiguration::default();
-    c.meeting_migration_enabled = false;
+    let c = TenantMigrationConfiguration {
+        meeting_migration_enabled: false,
+        ..Default::default()
+    };
     f.store.put_tenant_migration_configuration(&c).unwrap();
     assert_eq!(f.store.tenant_migration_configuration().unwrap(), c);
     let mut d = f.store.dial_in_settings().unwrap();
@@ -473,7 +475,11 @@ fn reschedule_hands_retry_to_a_job_queued_meanwhile() {
         .last_message
         .contains(&queued.correlation_id.to_string()));
     assert_eq!(
-        f.store.job(queued.correlation_id).unwrap().unwrap().not_before,
+        f.store
+            .job(queued.correlation_id)
+            .unwrap()
+            .unwrap()
+            .not_before,
         at
     );
 }
@@ -534,9 +540,8 @@ fn queries_by_user_state_type_and_time_range() {
         MigrationType::AllToTeams,
         t0() + Duration::days(10),
     );
-    let ids = |jobs: Vec<MigrationJob>| -> Vec<Uuid> {
-        jobs.iter().map(|j| j.correlation_id).collect()
-    };
+    let ids =
+        |jobs: Vec<MigrationJob>| -> Vec<Uuid> { jobs.iter().map(|j| j.correlation_id).collect() };
     let q = |f: &mut Fixture, filter: JobFilter| ids(f.store.jobs(&filter).unwrap());
     assert_eq!(
         q(&mut f, JobFilter::default()),
@@ -616,7 +621,12 @@ fn summary_always_lists_all_four_states() {
     assert!(s.iter().all(|r| r.user_count == 0));
     let (ashaw, ben) = (f.ashaw.clone(), f.ben.clone());
     enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
-    enqueue(&mut f, &ben, MigrationType::ToSameType, t0() + Duration::days(1));
+    enqueue(
+        &mut f,
+        &ben,
+        MigrationType::ToSameType,
+        t0() + Duration::days(1),
+    );
     f.store
         .claim_next_job("w", t0(), Duration::minutes(5))
         .unwrap()

@@ -41,7 +41,10 @@ mod tests {
             .collect();
         assert_eq!(delays, vec![5, 10, 20, 40, 80, 160, 320, 360, 360]);
         assert!(delays.iter().sum::<i64>() <= 24 * 60);
-        assert!(delays.windows(2).all(|w| w[0] <= w[1]), "backoff never shrinks");
+        assert!(
+            delays.windows(2).all(|w| w[0] <= w[1]),
+            "backoff never shrinks"
+        );
         assert_eq!(retry_delay(0), None);
         assert_eq!(retry_delay(MAX_RETRIES + 1), None);
         assert_eq!(retry_delay(u32::MAX), None);

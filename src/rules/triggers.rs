@@ -289,7 +289,9 @@ pub fn decide_user_change(
     if kind == TriggerKind::UpgradePolicy
         && after.meeting_kind == MeetingKind::Teams
         && before.meeting_kind == MeetingKind::Teams
-        && before.teams_upgrade_policy.map_or(false, policy_moves_meetings_to_teams)
+        && before
+            .teams_upgrade_policy
+            .is_some_and(policy_moves_meetings_to_teams)
     {
         return Decision::no(format!(
             "{} already schedules Teams meetings under a policy that migrates them",
@@ -590,7 +592,10 @@ mod tests {
         }
     }
 
-    fn on() -> (TenantMigrationConfiguration, DialInConferencingTenantSettings) {
+    fn on() -> (
+        TenantMigrationConfiguration,
+        DialInConferencingTenantSettings,
+    ) {
         (
             TenantMigrationConfiguration::default(),
             DialInConferencingTenantSettings::default(),
@@ -1033,7 +1038,10 @@ mod tests {
             SourceMeetingType::SfB,
             TargetMeetingType::Current,
         );
-        assert_eq!(merge_job_requests(s, a, MeetingKind::SkypeForBusiness).0, MigrationType::SfbToSfb);
+        assert_eq!(
+            merge_job_requests(s, a, MeetingKind::SkypeForBusiness).0,
+            MigrationType::SfbToSfb
+        );
     }
 
     #[test]

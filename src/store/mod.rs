@@ -125,8 +125,10 @@ pub trait MigrationStore: Send {
         config: &TenantMigrationConfiguration,
     ) -> StoreResult<()>;
     fn dial_in_settings(&mut self) -> StoreResult<DialInConferencingTenantSettings>;
-    fn put_dial_in_settings(&mut self, settings: &DialInConferencingTenantSettings)
-        -> StoreResult<()>;
+    fn put_dial_in_settings(
+        &mut self,
+        settings: &DialInConferencingTenantSettings,
+    ) -> StoreResult<()>;
 
     /// Identity resolution as described in the module documentation.
     fn resolve_user(&mut self, identity: &str) -> StoreResult<User>;

@@ -592,9 +592,11 @@ impl MigrationStore for SqliteStore {
     }
 
     fn user_by_id(&mut self, object_id: Uuid) -> StoreResult<Option<User>> {
-        Ok(users_where(&self.conn, "object_id", &object_id.to_string())?
-            .into_iter()
-            .next())
+        Ok(
+            users_where(&self.conn, "object_id", &object_id.to_string())?
+                .into_iter()
+                .next(),
+        )
     }
 
     fn users(&mut self) -> StoreResult<Vec<User>> {
@@ -810,8 +812,7 @@ impl MigrationStore for SqliteStore {
             "UPDATE migration_jobs SET lease_expires = ?2 WHERE correlation_id = ?1",
             params![id, micros(expires)],
         )?;
-        let job =
-            load_job(&tx, &id)?.ok_or_else(|| StoreError::Database("job vanished".into()))?;
+        let job = load_job(&tx, &id)?.ok_or_else(|| StoreError::Database("job vanished".into()))?;
         tx.commit()?;
         Ok(ClaimedJob {
             job,
@@ -842,8 +843,7 @@ impl MigrationStore for SqliteStore {
              WHERE correlation_id = ?1",
             params![id, state.as_str()],
         )?;
-        let job =
-            load_job(&tx, &id)?.ok_or_else(|| StoreError::Database("job vanished".into()))?;
+        let job = load_job(&tx, &id)?.ok_or_else(|| StoreError::Database("job vanished".into()))?;
         tx.commit()?;
         Ok(job)
     }
@@ -888,8 +888,7 @@ impl MigrationStore for SqliteStore {
                 params![id, micros(retry_at)],
             )?;
         }
-        let job =
-            load_job(&tx, &id)?.ok_or_else(|| StoreError::Database("job vanished".into()))?;
+        let job = load_job(&tx, &id)?.ok_or_else(|| StoreError::Database("job vanished".into()))?;
         tx.commit()?;
         Ok(job)
     }
