@@ -179,16 +179,20 @@ fn engine(handle: *mut MmsEngine) -> FfiResult<Arc<Engine>> {
 }
 
 fn parse_json<T: DeserializeOwned>(text: &str, what: &str) -> FfiResult<T> {
-    serde_json::from_str(text)
-        .map_err(|e| error(MmsResult::InvalidArgument, format!("invalid {what} JSON: {e}")))
+    serde_json::from_str(text).map_err(|e| {
+        error(
+            MmsResult::InvalidArgument,
+            format!("invalid {what} JSON: {e}"),
+        )
+    })
 }
 
 fn write_json<T: Serialize>(slot: &mut *mut c_char, value: &T) -> FfiResult<()> {
     let text = serde_json::to_string(value)
         .map_err(|e| error(MmsResult::Panic, format!("cannot encode result: {e}")))?;
     // serde_json escapes U+0000, so the text has no interior NUL.
-    let c = CString::new(text)
-        .map_err(|_| error(MmsResult::Panic, "result contains a NUL byte"))?;
+    let c =
+        CString::new(text).map_err(|_| error(MmsResult::Panic, "result contains a NUL byte"))?;
     *slot = c.into_raw();
     Ok(())
 }
@@ -236,7 +240,10 @@ pub unsafe extern "C" fn mms_engine_open(
         let slot = out_slot(out_engine, "out_engine")?;
         let path = in_str(path, "path")?;
         if path.is_empty() {
-            return Err(error(MmsResult::InvalidArgument, "argument 'path' is empty"));
+            return Err(error(
+                MmsResult::InvalidArgument,
+                "argument 'path' is empty",
+            ));
         }
         let engine = Engine::open(path)?;
         let handle = NEXT_HANDLE.fetch_add(16, Ordering::Relaxed);
@@ -261,10 +268,15 @@ pub unsafe extern "C" fn mms_engine_close(engine: *mut MmsEngine) -> MmsResult {
         if engine.is_null() {
             return Ok(());
         }
-        let removed = ENGINES
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(engine as usize));
+        let removed = {
+            let mut registry = ENGINES.lock().unwrap_or_else(|p| p.into_inner());
+            let removed = registry.remove(&(engine as usize));
+            if registry.is_empty() {
+                // Give the table back, so a host that closed every engine holds no memory of ours.
+                *registry = HashMap::new();
+            }
+            removed
+        };
         match removed {
             Some(_) => Ok(()),
             None => Err(error(
@@ -308,8 +320,10 @@ pub unsafe extern "C" fn mms_tenant_migration_configuration_set(
 ) -> MmsResult {
     boundary(|| {
         let slot = out_slot(out_json, "out_json")?;
-        let patch: serde_json::Value =
-            parse_json(in_str(patch_json, "patch_json")?, "TenantMigrationConfiguration")?;
+        let patch: serde_json::Value = parse_json(
+            in_str(patch_json, "patch_json")?,
+            "TenantMigrationConfiguration",
+        )?;
         let e = self::engine(engine)?;
         write_json(slot, &e.patch_tenant_migration_configuration(&patch)?)
     })
@@ -562,16 +576,18 @@ pub unsafe extern "C" fn mms_migration_start(
     boundary(|| {
         let slot = out_slot(out_job_json, "out_job_json")?;
         let identity = in_str(identity, "identity")?;
-        let source: SourceMeetingType = in_str(source, "source")?
-            .parse()
-            .map_err(|e: crate::model::ParseEnumError| {
-                error(MmsResult::InvalidArgument, e.to_string())
-            })?;
-        let target: TargetMeetingType = in_str(target, "target")?
-            .parse()
-            .map_err(|e: crate::model::ParseEnumError| {
-                error(MmsResult::InvalidArgument, e.to_string())
-            })?;
+        let source: SourceMeetingType =
+            in_str(source, "source")?
+                .parse()
+                .map_err(|e: crate::model::ParseEnumError| {
+                    error(MmsResult::InvalidArgument, e.to_string())
+                })?;
+        let target: TargetMeetingType =
+            in_str(target, "target")?
+                .parse()
+                .map_err(|e: crate::model::ParseEnumError| {
+                    error(MmsResult::InvalidArgument, e.to_string())
+                })?;
         let e = self::engine(engine)?;
         write_json(slot, &e.start_migration(identity, source, target)?)
     })
