@@ -1,1 +1,5 @@
 //! Public Rust API, the worker and the job state machine. Knows nothing of C.
+
+pub mod delivery;
+pub mod sample;
+pub mod source;

@@ -1,1 +1,3 @@
 //! Persistence behind traits: SQLite (embedded default) now, PostgreSQL later.
+
+pub mod calendars;
