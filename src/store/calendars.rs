@@ -308,6 +308,54 @@ pub fn record_message(conn: &Connection, m: &OutboxMessage, now: DateTime<Utc>) 
     Ok(n == 1)
 }
 
+/// Records a freshly composed update for (job, UID), discarding any earlier *unsent* message
+/// of that job for that UID: an unsent message whose calendar write never happened (the write
+/// hit a conflict, or the worker died before it) must not go out with stale content.
+/// A message already sent under the same Message-ID is kept. Returns whether `m` was stored.
+pub fn replace_queued_message(
+    conn: &mut Connection,
+    m: &OutboxMessage,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "DELETE FROM outbox WHERE job_id = ?1 AND uid = ?2 AND state = 'Queued'",
+        params![m.job_id, m.uid],
+    )?;
+    let stored = record_message(&tx, m, now)?;
+    tx.commit()?;
+    Ok(stored)
+}
+
+/// One recorded message by Message-ID.
+pub fn messages_for_id(conn: &Connection, message_id: &str) -> Result<Option<OutboxMessage>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE message_id = ?1"),
+            params![message_id],
+            row_to_message,
+        )
+        .optional()?)
+}
+
+/// Unsent messages for a UID from any job, newest sequence first.
+pub fn queued_for_uid(conn: &Connection, uid: &str) -> Result<Vec<OutboxMessage>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE uid = ?1 AND state = 'Queued' ORDER BY sequence DESC, created DESC"
+    ))?;
+    let rows = st.query_map(params![uid], row_to_message)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Deletes an unsent message (superseded by a newer one for the same meeting).
+pub fn discard_queued(conn: &Connection, message_id: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM outbox WHERE message_id = ?1 AND state = 'Queued'",
+        params![message_id],
+    )?;
+    Ok(())
+}
+
 /// The recorded messages of a job for one UID, oldest first.
 pub fn messages_for(conn: &Connection, job_id: &str, uid: &str) -> Result<Vec<OutboxMessage>> {
     let mut st = conn.prepare(&format!(
