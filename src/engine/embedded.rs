@@ -159,7 +159,9 @@ mod tests {
 
     fn source() -> EmbeddedCalendarSource {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(calendars::CALENDAR_SCHEMA).unwrap();
+        for m in crate::store::schema::MIGRATIONS {
+            c.execute_batch(m.sql).unwrap();
+        }
         EmbeddedCalendarSource::new(c)
     }
 
@@ -167,8 +169,16 @@ mod tests {
     fn embedded_source_lists_gets_and_puts_with_if_match() {
         let s = source();
         let now = Utc::now();
-        calendars::import_object(s.connection(), "a@x.com", "calendar", "1.ics", "u1", b"one", now)
-            .unwrap();
+        calendars::import_object(
+            s.connection(),
+            "a@x.com",
+            "calendar",
+            "1.ics",
+            "u1",
+            b"one",
+            now,
+        )
+        .unwrap();
         let cals = s.calendars("A@X.com").unwrap();
         assert_eq!(cals.len(), 1);
         let objs = s.list_future_objects(&cals[0], now).unwrap();
@@ -176,7 +186,10 @@ mod tests {
         let o = &objs[0];
         let stored = s.put(&o.href, b"two", &o.etag).unwrap();
         assert!(matches!(stored, PutOutcome::Stored { .. }));
-        assert_eq!(s.put(&o.href, b"three", &o.etag).unwrap(), PutOutcome::Conflict);
+        assert_eq!(
+            s.put(&o.href, b"three", &o.etag).unwrap(),
+            PutOutcome::Conflict
+        );
         assert_eq!(s.get(&o.href).unwrap().unwrap().data, b"two");
         assert_eq!(s.get("nope").unwrap(), None);
     }

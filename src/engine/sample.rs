@@ -39,7 +39,9 @@ impl SampleKind {
     pub fn must_be_rewritten(self) -> bool {
         matches!(
             self,
-            SampleKind::FutureSingle | SampleKind::RecurringWithOverride | SampleKind::ManyAttendees
+            SampleKind::FutureSingle
+                | SampleKind::RecurringWithOverride
+                | SampleKind::ManyAttendees
         )
     }
 }
@@ -173,9 +175,24 @@ pub fn sample_tenant() -> SampleTenant {
             name: "Contoso US".to_string(),
             region: "NOAM".to_string(),
             service_numbers: vec![
-                number("+1 323-555-0166", "United States, Los Angeles", ServiceNumberType::Toll, true),
-                number("+1 206-555-0142", "United States, Seattle", ServiceNumberType::Toll, false),
-                number("+1 800-555-0100", "United States", ServiceNumberType::TollFree, true),
+                number(
+                    "+1 323-555-0166",
+                    "United States, Los Angeles",
+                    ServiceNumberType::Toll,
+                    true,
+                ),
+                number(
+                    "+1 206-555-0142",
+                    "United States, Seattle",
+                    ServiceNumberType::Toll,
+                    false,
+                ),
+                number(
+                    "+1 800-555-0100",
+                    "United States",
+                    ServiceNumberType::TollFree,
+                    true,
+                ),
             ],
         },
         Bridge {
@@ -183,9 +200,24 @@ pub fn sample_tenant() -> SampleTenant {
             name: "Contoso Europe".to_string(),
             region: "EMEA".to_string(),
             service_numbers: vec![
-                number("+33 1 70 55 01 23", "France, Paris", ServiceNumberType::Toll, true),
-                number("+49 69 555 0147", "Germany, Frankfurt", ServiceNumberType::Toll, false),
-                number("+44 800 555 0199", "United Kingdom", ServiceNumberType::TollFree, true),
+                number(
+                    "+33 1 70 55 01 23",
+                    "France, Paris",
+                    ServiceNumberType::Toll,
+                    true,
+                ),
+                number(
+                    "+49 69 555 0147",
+                    "Germany, Frankfurt",
+                    ServiceNumberType::Toll,
+                    false,
+                ),
+                number(
+                    "+44 800 555 0199",
+                    "United Kingdom",
+                    ServiceNumberType::TollFree,
+                    true,
+                ),
             ],
         },
     ];
@@ -228,8 +260,12 @@ pub fn old_coordinates(user: &User, tenant: &SampleTenant) -> OldCoordinates {
     OldCoordinates {
         kind: user.meeting_kind,
         conference_id: user.conference_id.clone(),
-        toll: pick(ServiceNumberType::Toll)
-            .unwrap_or_else(|| ("+1 323-555-0166".into(), "United States, Los Angeles".into())),
+        toll: pick(ServiceNumberType::Toll).unwrap_or_else(|| {
+            (
+                "+1 323-555-0166".into(),
+                "United States, Los Angeles".into(),
+            )
+        }),
         toll_free: pick(ServiceNumberType::TollFree),
         bridge: user.bridge_id.unwrap_or(US_BRIDGE),
     }
@@ -287,7 +323,9 @@ fn spaced_id(id: &str) -> String {
 }
 
 fn tel(n: &str) -> String {
-    n.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect()
+    n.chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
 }
 
 /// A Teams meeting's identity: thread and join URL, bound to its organizer.
@@ -345,7 +383,10 @@ fn teams_block(link: &TeamsLink, c: &OldCoordinates) -> (String, String) {
         tel(toll)
     );
     if let Some((tf, tf_city)) = &c.toll_free {
-        text.push_str(&format!("{tf},,{id}#<tel:{},,{id}#>   {tf_city} (Toll-free)\n", tel(tf)));
+        text.push_str(&format!(
+            "{tf},,{id}#<tel:{},,{id}#>   {tf_city} (Toll-free)\n",
+            tel(tf)
+        ));
     }
     text.push_str(&format!(
         "Phone Conference ID: {}#\nFind a local number<{dialin}> | Reset PIN<https://dialin.teams.microsoft.com/usp/pstnconferencing>\nLearn More<https://aka.ms/JoinTeamsMeeting> | Meeting options<{}>\n{sep}",
@@ -440,7 +481,10 @@ fn at(now: DateTime<Utc>, days: i64, hour: u32) -> DateTime<Utc> {
         day,
         chrono::NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default(),
     );
-    match chrono_tz::America::Los_Angeles.from_local_datetime(&naive).earliest() {
+    match chrono_tz::America::Los_Angeles
+        .from_local_datetime(&naive)
+        .earliest()
+    {
         Some(t) => t.with_timezone(&Utc),
         None => Utc.from_utc_datetime(&naive),
     }
@@ -487,14 +531,20 @@ fn event_lines(e: &EventSpec, lines: &mut Vec<String>) {
         html_body.push_str("<p class=\"MsoNormal\">Merci / Thanks — see you there ☕</p>");
     }
     lines.push(format!("DESCRIPTION;LANGUAGE=en-US:{}", escape_text(&text)));
-    lines.push(format!("DTEND;TZID=\"{PACIFIC}\":{}", local(e.start + Duration::minutes(e.minutes))));
+    lines.push(format!(
+        "DTEND;TZID=\"{PACIFIC}\":{}",
+        local(e.start + Duration::minutes(e.minutes))
+    ));
     lines.push(format!("DTSTAMP:{}", utc_text(e.stamp)));
     lines.push(format!("DTSTART;TZID=\"{PACIFIC}\":{}", local(e.start)));
     if let Some(x) = e.exdate {
         lines.push(format!("EXDATE;TZID=\"{PACIFIC}\":{}", local(x)));
     }
     lines.push(format!("LAST-MODIFIED:{}", utc_text(e.stamp)));
-    lines.push(format!("LOCATION;LANGUAGE=en-US:{}", escape_text(e.location)));
+    lines.push(format!(
+        "LOCATION;LANGUAGE=en-US:{}",
+        escape_text(e.location)
+    ));
     lines.push(format!(
         "ORGANIZER;CN=\"{}\":mailto:{}",
         e.organizer.1, e.organizer.0
@@ -550,7 +600,11 @@ fn calendar_bytes(events: &[EventSpec]) -> Vec<u8> {
 
 fn exchange_uid(organizer: &User, n: u32) -> String {
     let h = Uuid::new_v5(&organizer.object_id, format!("meeting-{n}").as_bytes()).simple();
-    format!("040000008200E00074C5B7101A82E00800000000{}{}", &h.to_string().to_uppercase()[..16], format!("{n:08X}"))
+    format!(
+        "040000008200E00074C5B7101A82E00800000000{}{}",
+        &h.to_string().to_uppercase()[..16],
+        format!("{n:08X}")
+    )
 }
 
 fn teams_x_props(user: &User, link: &TeamsLink, c: &OldCoordinates) -> Vec<String> {
@@ -589,7 +643,12 @@ fn skype_x_props(user: &User, meet_url: &str, c: &OldCoordinates) -> Vec<String>
 
 fn people(prefix: &str, n: usize, domain: &str) -> Vec<(String, String)> {
     (1..=n)
-        .map(|i| (format!("{prefix}{i:03}@{domain}"), format!("Attendee {i:03}")))
+        .map(|i| {
+            (
+                format!("{prefix}{i:03}@{domain}"),
+                format!("Attendee {i:03}"),
+            )
+        })
         .collect()
 }
 
@@ -602,18 +661,25 @@ pub fn sample_calendar(
     now: DateTime<Utc>,
 ) -> Vec<SampleMeeting> {
     let c = old_coordinates(user, tenant);
-    let me = (user.user_principal_name.as_str(), user.display_name.as_str());
+    let me = (
+        user.user_principal_name.as_str(),
+        user.display_name.as_str(),
+    );
     // A stamp a month back, whole seconds.
-    let stamp = (now - Duration::days(30))
-        .with_nanosecond(0)
-        .unwrap_or(now);
+    let stamp = (now - Duration::days(30)).with_nanosecond(0).unwrap_or(now);
     let colleague = others.first().copied().unwrap_or(user);
     let team: Vec<(String, String)> = others
         .iter()
         .map(|u| (u.user_principal_name.clone(), u.display_name.clone()))
         .chain([
-            ("lucia.garcia@fabrikam.com".to_string(), "Lucía García".to_string()),
-            ("tanaka.yuki@fabrikam.co.jp".to_string(), "田中 由紀".to_string()),
+            (
+                "lucia.garcia@fabrikam.com".to_string(),
+                "Lucía García".to_string(),
+            ),
+            (
+                "tanaka.yuki@fabrikam.co.jp".to_string(),
+                "田中 由紀".to_string(),
+            ),
         ])
         .collect();
     let is_teams = user.meeting_kind == MeetingKind::Teams;
@@ -625,9 +691,15 @@ pub fn sample_calendar(
             let alias = user.user_principal_name.split('@').next().unwrap_or("user");
             let meet_url = format!(
                 "https://meet.lync.com/contoso/{alias}/{}",
-                &Uuid::new_v5(&user.object_id, format!("{n}").as_bytes()).simple().to_string()[..8].to_uppercase()
+                &Uuid::new_v5(&user.object_id, format!("{n}").as_bytes())
+                    .simple()
+                    .to_string()[..8]
+                    .to_uppercase()
             );
-            (skype_block(&meet_url, &c), skype_x_props(user, &meet_url, &c))
+            (
+                skype_block(&meet_url, &c),
+                skype_x_props(user, &meet_url, &c),
+            )
         }
     };
     let location = if is_teams {
@@ -636,16 +708,20 @@ pub fn sample_calendar(
         "Skype Meeting"
     };
     let mut out = Vec::new();
-    let mut push = |kind: SampleKind, n: u32, attendees: &[(String, String)], events: Vec<EventSpec>| {
-        let uid = events.first().map(|e| e.uid.to_string()).unwrap_or_default();
-        out.push(SampleMeeting {
-            file_name: format!("{:02}-{}.ics", n, kind_slug(kind)),
-            uid,
-            kind,
-            attendees: attendees.iter().map(|a| a.0.clone()).collect(),
-            data: calendar_bytes(&events),
-        });
-    };
+    let mut push =
+        |kind: SampleKind, n: u32, attendees: &[(String, String)], events: Vec<EventSpec>| {
+            let uid = events
+                .first()
+                .map(|e| e.uid.to_string())
+                .unwrap_or_default();
+            out.push(SampleMeeting {
+                file_name: format!("{:02}-{}.ics", n, kind_slug(kind)),
+                uid,
+                kind,
+                attendees: attendees.iter().map(|a| a.0.clone()).collect(),
+                data: calendar_bytes(&events),
+            });
+        };
     let base = |uid: &'static str| uid; // keeps the closures below readable
     let _ = base;
 
@@ -746,7 +822,12 @@ pub fn sample_calendar(
             sequence: 2,
             stamp,
         };
-        push(SampleKind::RecurringWithOverride, 3, &team, vec![master, over]);
+        push(
+            SampleKind::RecurringWithOverride,
+            3,
+            &team,
+            vec![master, over],
+        );
     }
     // 4. Series that ended last week.
     {

@@ -16,53 +16,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::fmt;
 
-/// Schema of the embedded calendar tables. Applied as one versioned migration of the store.
-pub const CALENDAR_SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS calendar_object (
-    href      TEXT PRIMARY KEY,
-    user_key  TEXT NOT NULL,
-    calendar  TEXT NOT NULL,
-    uid       TEXT NOT NULL,
-    version   INTEGER NOT NULL,
-    data      BLOB NOT NULL,
-    modified  TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS calendar_object_by_user ON calendar_object(user_key, calendar, href);
-CREATE TABLE IF NOT EXISTS outbox (
-    message_id TEXT PRIMARY KEY,
-    job_id     TEXT NOT NULL,
-    uid        TEXT NOT NULL,
-    sequence   INTEGER NOT NULL,
-    sender     TEXT NOT NULL,
-    recipients TEXT NOT NULL,
-    data       BLOB NOT NULL,
-    state      TEXT NOT NULL CHECK (state IN ('Queued', 'Sent')),
-    attempts   INTEGER NOT NULL DEFAULT 0,
-    created    TEXT NOT NULL,
-    sent       TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_by_job ON outbox(job_id, state);
-CREATE INDEX IF NOT EXISTS outbox_by_uid ON outbox(uid, sequence);
-CREATE TABLE IF NOT EXISTS delivered_mail (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_id TEXT NOT NULL,
-    recipients TEXT NOT NULL,
-    data       BLOB NOT NULL,
-    delivered  TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS delivered_mail_by_message ON delivered_mail(message_id);
-CREATE TABLE IF NOT EXISTS job_meeting_progress (
-    job_id   TEXT NOT NULL,
-    href     TEXT NOT NULL,
-    uid      TEXT NOT NULL,
-    outcome  TEXT NOT NULL CHECK (outcome IN ('Rewritten', 'Skipped', 'Failed')),
-    reason   TEXT NOT NULL,
-    invites  INTEGER NOT NULL,
-    updated  TEXT NOT NULL,
-    PRIMARY KEY (job_id, href)
-);
-"#;
-
 /// A store failure in the calendar tables.
 #[derive(Debug)]
 pub struct CalendarStoreError(pub String);
@@ -167,7 +120,11 @@ pub fn calendars_of(conn: &Connection, user: &str) -> Result<Vec<String>> {
 }
 
 /// Every object of one calendar of a user, in href order.
-pub fn objects_of(conn: &Connection, user: &str, calendar: &str) -> Result<Vec<StoredCalendarObject>> {
+pub fn objects_of(
+    conn: &Connection,
+    user: &str,
+    calendar: &str,
+) -> Result<Vec<StoredCalendarObject>> {
     let mut st = conn.prepare(&format!(
         "SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE user_key = ?1 AND calendar = ?2 ORDER BY href"
     ))?;
@@ -526,7 +483,9 @@ mod tests {
 
     fn db() -> Connection {
         let c = Connection::open_in_memory().unwrap();
-        c.execute_batch(CALENDAR_SCHEMA).unwrap();
+        for m in super::super::schema::MIGRATIONS {
+            c.execute_batch(m.sql).unwrap();
+        }
         c
     }
 
@@ -534,13 +493,23 @@ mod tests {
     fn conditional_put_refuses_a_stale_version() {
         let c = db();
         let now = Utc::now();
-        let href = import_object(&c, "Ann@Contoso.com", "calendar", "a.ics", "u1", b"v1", now).unwrap();
+        let href =
+            import_object(&c, "Ann@Contoso.com", "calendar", "a.ics", "u1", b"v1", now).unwrap();
         assert_eq!(href, "ann@contoso.com/calendar/a.ics");
         let o = object(&c, &href).unwrap().unwrap();
-        assert_eq!(put_object_if(&c, &href, b"v2", o.version, now).unwrap(), Some(o.version + 1));
-        assert_eq!(put_object_if(&c, &href, b"v3", o.version, now).unwrap(), None);
+        assert_eq!(
+            put_object_if(&c, &href, b"v2", o.version, now).unwrap(),
+            Some(o.version + 1)
+        );
+        assert_eq!(
+            put_object_if(&c, &href, b"v3", o.version, now).unwrap(),
+            None
+        );
         assert_eq!(object(&c, &href).unwrap().unwrap().data, b"v2");
-        assert_eq!(calendars_of(&c, "ann@contoso.com").unwrap(), vec!["calendar"]);
+        assert_eq!(
+            calendars_of(&c, "ann@contoso.com").unwrap(),
+            vec!["calendar"]
+        );
     }
 
     #[test]
