@@ -601,9 +601,8 @@ fn calendar_bytes(events: &[EventSpec]) -> Vec<u8> {
 fn exchange_uid(organizer: &User, n: u32) -> String {
     let h = Uuid::new_v5(&organizer.object_id, format!("meeting-{n}").as_bytes()).simple();
     format!(
-        "040000008200E00074C5B7101A82E00800000000{}{}",
-        &h.to_string().to_uppercase()[..16],
-        format!("{n:08X}")
+        "040000008200E00074C5B7101A82E00800000000{}{n:08X}",
+        &h.to_string().to_uppercase()[..16]
     )
 }
 
