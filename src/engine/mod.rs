@@ -10,6 +10,11 @@
 //! change.
 
 pub mod coordinates;
+pub mod delivery;
+pub mod embedded;
+pub mod paths;
+pub mod sample;
+pub mod source;
 pub mod validate;
 
 use crate::model::{

@@ -9,6 +9,7 @@
 //! against UserPrincipalName, then SipAddress, then DisplayName. A display name shared by several
 //! users is an [`StoreError::Ambiguous`] error naming every match.
 
+pub mod calendars;
 pub mod schema;
 pub mod sqlite;
 

@@ -83,4 +83,53 @@ CREATE INDEX migration_jobs_type ON migration_jobs(migration_type, create_date);
 "#,
     },
     // Next: the worker's calendar objects and outbox go here as versions 2, 3, ...
+    SchemaMigration {
+        version: 2,
+        name: "embedded calendars, outbox journal, embedded mail drop, per-meeting job progress",
+        sql: r#"
+CREATE TABLE calendar_object (
+    href      TEXT PRIMARY KEY,
+    user_key  TEXT NOT NULL,
+    calendar  TEXT NOT NULL,
+    uid       TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    data      BLOB NOT NULL,
+    modified  TEXT NOT NULL
+);
+CREATE INDEX calendar_object_by_user ON calendar_object(user_key, calendar, href);
+CREATE TABLE outbox (
+    message_id TEXT PRIMARY KEY,
+    job_id     TEXT NOT NULL,
+    uid        TEXT NOT NULL,
+    sequence   INTEGER NOT NULL,
+    sender     TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    data       BLOB NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('Queued', 'Sent')),
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    created    TEXT NOT NULL,
+    sent       TEXT
+);
+CREATE INDEX outbox_by_job ON outbox(job_id, state);
+CREATE INDEX outbox_by_uid ON outbox(uid, sequence);
+CREATE TABLE delivered_mail (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    data       BLOB NOT NULL,
+    delivered  TEXT NOT NULL
+);
+CREATE INDEX delivered_mail_by_message ON delivered_mail(message_id);
+CREATE TABLE job_meeting_progress (
+    job_id   TEXT NOT NULL,
+    href     TEXT NOT NULL,
+    uid      TEXT NOT NULL,
+    outcome  TEXT NOT NULL CHECK (outcome IN ('Rewritten', 'Skipped', 'Failed')),
+    reason   TEXT NOT NULL,
+    invites  INTEGER NOT NULL,
+    updated  TEXT NOT NULL,
+    PRIMARY KEY (job_id, href)
+);
+"#,
+    },
 ];
