@@ -45,8 +45,9 @@ lint:
 fmt:
 	$(CARGO) fmt
 
+## bench: one table of every performance figure against its baseline (BENCH_SCALE=0.1 for a quick run)
 bench: build
-	@echo "benchmarks arrive with the benchmark issue"
+	@benches/run.sh
 
 demo: build
 	./target/release/mms demo
