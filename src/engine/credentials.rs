@@ -67,8 +67,9 @@ impl Credentials {
         }
     }
 
-    /// The `Authorization` header value for HTTP Basic auth (RFC 7617).
-    pub(crate) fn basic_authorization(&self) -> String {
+    /// The `Authorization` header value for HTTP Basic auth (RFC 7617). It carries the
+    /// password (encoded): send it, never print it.
+    pub fn basic_authorization(&self) -> String {
         let mut raw = Vec::with_capacity(self.user.len() + 1 + self.password.0.len());
         raw.extend_from_slice(self.user.as_bytes());
         raw.push(b':');
