@@ -55,8 +55,9 @@ demo: build
 module: build
 	@echo "module packaging arrives with the PowerShell issue"
 
+## torture: kill -9 trials, faults, hostile input, C exports under valgrind (TORTURE_KILL_TRIALS, TORTURE_CASES)
 torture: build
-	@echo "torture suite arrives with the reliability issue"
+	@tests/torture/run.sh
 
 clean:
 	$(CARGO) clean

@@ -73,7 +73,8 @@ fn build_store(path: &std::path::Path, users: usize) {
         )
         .expect("template row");
     let tx = conn.transaction().expect("tx");
-    tx.execute("DELETE FROM migration_jobs", []).expect("delete");
+    tx.execute("DELETE FROM migration_jobs", [])
+        .expect("delete");
     {
         let mut insert = tx
             .prepare(
@@ -98,7 +99,10 @@ fn build_store(path: &std::path::Path, users: usize) {
                 };
                 let created = base + ((j * users + i) as i64) * 60_000_000;
                 let (failed, msg) = if state == "Failed" {
-                    (3, "3 meetings could not be updated: the calendar server refused the change")
+                    (
+                        3,
+                        "3 meetings could not be updated: the calendar server refused the change",
+                    )
                 } else {
                     (0, "")
                 };
@@ -150,7 +154,10 @@ fn main() {
     }
     let t = std::time::Instant::now();
     build_store(&path, users);
-    note(&format!("status store: {users} users, {jobs} jobs in {:?}", t.elapsed()));
+    note(&format!(
+        "status store: {users} users, {jobs} jobs in {:?}",
+        t.elapsed()
+    ));
 
     let mut engine: *mut MmsEngine = std::ptr::null_mut();
     let cpath = cstr(path.to_str().expect("utf-8 path"));
@@ -176,7 +183,10 @@ fn main() {
     });
     unsafe {
         mms_status_summary(engine, &mut out);
-        note(&format!("summary: {}", CStr::from_ptr(out).to_string_lossy()));
+        note(&format!(
+            "summary: {}",
+            CStr::from_ptr(out).to_string_lossy()
+        ));
         mms_string_free(out);
     }
     let summary_base_ns = median_ns(5, 31, 1, || {
