@@ -1010,6 +1010,53 @@ pub fn sample_calendar(
     out
 }
 
+/// The sample tenant written into a store: bridges and users provisioned through the engine
+/// (no trigger), every user's calendar imported into the embedded calendars.
+pub struct SeededTenant {
+    pub tenant: SampleTenant,
+    /// Per user (UPN): the generated meetings, as imported.
+    pub calendars: Vec<(String, Vec<SampleMeeting>)>,
+}
+
+/// Provisions the sample tenant into `engine` and imports each user's calendar through `conn`
+/// (a connection to the same store file).
+pub fn seed(
+    engine: &super::Engine,
+    conn: &rusqlite::Connection,
+    now: DateTime<Utc>,
+) -> Result<SeededTenant, String> {
+    let tenant = sample_tenant();
+    for b in &tenant.bridges {
+        engine.upsert_bridge(b.clone()).map_err(|e| e.to_string())?;
+    }
+    for u in &tenant.users {
+        engine.upsert_user(u.clone()).map_err(|e| e.to_string())?;
+    }
+    let mut calendars = Vec::new();
+    for (i, u) in tenant.users.iter().enumerate() {
+        // Colleagues: the next users round the list (the first one's meetings show up as
+        // "organized by someone else" and as the source of a copy-pasted block).
+        let others: Vec<&User> = (1..tenant.users.len())
+            .map(|k| &tenant.users[(i + k) % tenant.users.len()])
+            .collect();
+        let meetings = sample_calendar(u, &tenant, &others, now);
+        for m in &meetings {
+            crate::store::calendars::import_object(
+                conn,
+                &u.user_principal_name,
+                "calendar",
+                &m.file_name,
+                &m.uid,
+                &m.data,
+                now,
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        calendars.push((u.user_principal_name.clone(), meetings));
+    }
+    Ok(SeededTenant { tenant, calendars })
+}
+
 fn weekday_code(t: DateTime<Utc>) -> &'static str {
     let l = chrono_tz::America::Los_Angeles.from_utc_datetime(&t.naive_utc());
     match l.weekday() {

@@ -24,7 +24,7 @@ use crate::calendar::{
     compose_imip, rewrite_calendar_object, RewriteOutcome, RewriteRequest, SkipReason,
 };
 use crate::model::{MeetingCoordinates, MigrationJob, User};
-use crate::store::calendars::{self, MeetingOutcome, MeetingProgress, OutboxMessage, OutboxState};
+use crate::store::calendars::{self, uid_of, MeetingOutcome, MeetingProgress, OutboxMessage, OutboxState};
 use crate::store::{ClaimedJob, JobProgress};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
@@ -597,28 +597,6 @@ impl<'a> Worker<'a> {
     }
 }
 
-/// The UID of a calendar object (first UID line), for messages; empty when absent.
-fn uid_of(data: &[u8]) -> String {
-    let text = String::from_utf8_lossy(data);
-    let mut lines = text.split('\n').peekable();
-    while let Some(line) = lines.next() {
-        let l = line.trim_end_matches('\r');
-        if l.len() >= 4 && l[..4].eq_ignore_ascii_case("UID:") {
-            let mut v = l[4..].to_string();
-            while let Some(next) = lines.peek() {
-                if next.starts_with(' ') || next.starts_with('\t') {
-                    v.push_str(next.trim_end_matches('\r').get(1..).unwrap_or(""));
-                    lines.next();
-                } else {
-                    break;
-                }
-            }
-            return v;
-        }
-    }
-    String::new()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -633,11 +611,4 @@ mod tests {
         assert!(a.ends_with("@contoso.com"));
     }
 
-    #[test]
-    fn uid_of_unfolds() {
-        assert_eq!(
-            uid_of(b"BEGIN:VEVENT\r\nUID:0400\r\n 00AB\r\nEND:VEVENT\r\n"),
-            "040000AB"
-        );
-    }
 }

@@ -1,0 +1,133 @@
+//! `mms serve`: the migration worker.
+
+use crate::common::{open_connection, open_engine, CliError, CliResult};
+use crate::Cli;
+use chrono::Duration;
+use mms::engine::delivery::InviteDelivery;
+use mms::engine::embedded::{EmbeddedCalendarSource, EmbeddedOutbox};
+use mms::engine::source::CalendarSource;
+use mms::engine::worker::{Worker, WorkerConfig, WorkerObserver};
+use mms::model::MigrationJob;
+use std::path::Path;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Process every due job, then exit (instead of polling forever).
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds between polls for due jobs.
+    #[arg(long, default_value_t = 2, value_name = "SECS")]
+    pub poll: u64,
+    /// CalDAV server where discovery starts (else the embedded calendars). Login from
+    /// MMS_CALDAV_USER / MMS_CALDAV_PASSWORD (never on the command line).
+    #[arg(long, value_name = "URL")]
+    pub caldav: Option<String>,
+    /// SMTP relay for the updates (else the embedded outbox). Login from MMS_SMTP_USER /
+    /// MMS_SMTP_PASSWORD.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub smtp: Option<String>,
+    /// Mailbox that sends on the organizers' behalf (SENT-BY). Default meetingmigration@<domain>.
+    #[arg(long, value_name = "ADDRESS", env = "MMS_SENDER")]
+    pub sender: Option<String>,
+    /// Name of this worker in job leases.
+    #[arg(long)]
+    pub worker_id: Option<String>,
+    /// Seconds a claim lasts without progress (a dead worker's job is taken over after it).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub lease: u64,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Progress lines on stderr.
+pub struct StderrObserver {
+    pub quiet: bool,
+}
+
+impl WorkerObserver for StderrObserver {
+    fn job_started(&self, job: &MigrationJob, meetings: usize) {
+        if !self.quiet {
+            eprintln!(
+                "[{}] {}: {meetings} calendar object(s) to examine (job {}, retry {})",
+                chrono::Utc::now().format("%H:%M:%S"),
+                job.user_principal_name,
+                job.correlation_id,
+                job.retry_count
+            );
+        }
+    }
+    fn meeting_done(&self, job: &MigrationJob, uid: &str, outcome: &str, reason: &str) {
+        if !self.quiet {
+            let short: String = uid.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
+            eprintln!("    {}: …{short} {outcome}: {reason}", job.user_principal_name);
+        }
+    }
+    fn job_finished(&self, job: &MigrationJob) {
+        if !self.quiet {
+            eprintln!(
+                "[{}] {}: {} ({} updated, {} failed, {} invite update(s)) {}",
+                chrono::Utc::now().format("%H:%M:%S"),
+                job.user_principal_name,
+                job.state,
+                job.succeeded_meeting,
+                job.failed_meeting,
+                job.invites_update,
+                job.last_message
+            );
+        }
+    }
+}
+
+/// The calendar source and the delivery this invocation uses.
+pub fn transports(
+    path: &Path,
+    caldav: Option<&str>,
+    smtp: Option<&str>,
+) -> Result<(Box<dyn CalendarSource>, Box<dyn InviteDelivery>), CliError> {
+    let source: Box<dyn CalendarSource> = match caldav {
+        None => Box::new(EmbeddedCalendarSource::open(path).map_err(CliError::failure)?),
+        Some(url) => external_source(url)?,
+    };
+    let delivery: Box<dyn InviteDelivery> = match smtp {
+        None => Box::new(EmbeddedOutbox::open(path).map_err(CliError::failure)?),
+        Some(hostport) => external_delivery(hostport)?,
+    };
+    Ok((source, delivery))
+}
+
+fn external_source(_url: &str) -> Result<Box<dyn CalendarSource>, CliError> {
+    Err(CliError::usage("CalDAV is not available in this build"))
+}
+
+fn external_delivery(_hostport: &str) -> Result<Box<dyn InviteDelivery>, CliError> {
+    Err(CliError::usage("SMTP is not available in this build"))
+}
+
+pub fn run(cli: &Cli, a: &Args) -> CliResult {
+    let (engine, path) = open_engine(cli)?;
+    let (source, delivery) = transports(&path, a.caldav.as_deref(), a.smtp.as_deref())?;
+    let observer = StderrObserver { quiet: a.quiet };
+    let mut config = WorkerConfig {
+        lease: Duration::seconds(a.lease.clamp(1, 86_400) as i64),
+        sender: a.sender.clone(),
+        ..WorkerConfig::default()
+    };
+    if let Some(id) = &a.worker_id {
+        config.worker_id = id.clone();
+    }
+    let mut worker = Worker::new(&engine, open_connection(&path)?, source.as_ref(), delivery.as_ref(), config)
+        .with_observer(&observer);
+    loop {
+        match worker.run_until_idle() {
+            Ok(_) => {}
+            Err(e) if a.once => return Err(CliError::failure(e.to_string())),
+            Err(e) => eprintln!("mms serve: {e}"),
+        }
+        if a.once {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(a.poll.max(1)));
+    }
+}
