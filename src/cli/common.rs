@@ -50,15 +50,26 @@ pub type CliResult = Result<std::process::ExitCode, CliError>;
 /// The store path this invocation uses.
 pub fn store_path(cli: &Cli) -> Result<PathBuf, CliError> {
     resolve_store_path(cli.store.clone()).ok_or_else(|| {
-        CliError::usage("no store: pass --store PATH or set MMS_STORE (no home folder to default to)")
+        CliError::usage(
+            "no store: pass --store PATH or set MMS_STORE (no home folder to default to)",
+        )
     })
 }
 
 /// Opens the engine on the store (creating it and its schema if needed).
 pub fn open_engine(cli: &Cli) -> Result<(Engine, PathBuf), CliError> {
     let path = store_path(cli)?;
-    let engine = Engine::open(&path)?
-        .with_queue_delay(Duration::seconds(cli.queue_delay.min(i64::MAX as u64) as i64));
+    let delay = match cli.queue_delay {
+        Some(d) => d,
+        None => match std::env::var("MMS_QUEUE_DELAY") {
+            Ok(v) if !v.trim().is_empty() => v.trim().parse::<u64>().map_err(|_| {
+                CliError::usage(format!("MMS_QUEUE_DELAY is not a number of seconds: {v:?}"))
+            })?,
+            _ => 0,
+        },
+    };
+    let engine =
+        Engine::open(&path)?.with_queue_delay(Duration::seconds(delay.min(1 << 40) as i64));
     Ok((engine, path))
 }
 
@@ -90,7 +101,15 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
         println!("{}", s.trim_end());
     };
     line(headers.to_vec());
-    line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(|s| s.as_str()).collect());
+    line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+    );
     for r in rows {
         line(r.iter().map(|s| s.as_str()).collect());
     }

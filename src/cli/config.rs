@@ -41,11 +41,21 @@ pub fn run(cli: &Cli, c: &Command) -> CliResult {
             }))
         } else {
             println!("TenantMigrationConfiguration");
-            for (k, v) in serde_json::to_value(&t).unwrap_or_default().as_object().into_iter().flatten() {
+            for (k, v) in serde_json::to_value(&t)
+                .unwrap_or_default()
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
                 println!("  {k} : {v}");
             }
             println!("OnlineDialInConferencingTenantSettings");
-            for (k, v) in serde_json::to_value(&d).unwrap_or_default().as_object().into_iter().flatten() {
+            for (k, v) in serde_json::to_value(&d)
+                .unwrap_or_default()
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
                 println!("  {k} : {v}");
             }
             Ok(())
@@ -54,16 +64,24 @@ pub fn run(cli: &Cli, c: &Command) -> CliResult {
     match c {
         Command::Get { json } => show(*json)?,
         Command::Set { assignments, json } => {
-            let tenant_keys = keys_of(&serde_json::to_value(engine.tenant_migration_configuration()?).unwrap_or_default());
-            let dial_keys = keys_of(&serde_json::to_value(engine.dial_in_settings()?).unwrap_or_default());
+            let tenant_keys = keys_of(
+                &serde_json::to_value(engine.tenant_migration_configuration()?).unwrap_or_default(),
+            );
+            let dial_keys =
+                keys_of(&serde_json::to_value(engine.dial_in_settings()?).unwrap_or_default());
             let mut tenant_patch = Map::new();
             let mut dial_patch = Map::new();
             for a in assignments {
                 let (k, v) = a
                     .split_once('=')
                     .ok_or_else(|| CliError::usage(format!("'{a}' is not PROPERTY=VALUE")))?;
-                let value = serde_json::from_str::<Value>(v.trim()).unwrap_or_else(|_| Value::String(v.to_string()));
-                let find = |keys: &[String]| keys.iter().find(|x| x.eq_ignore_ascii_case(k.trim())).cloned();
+                let value = serde_json::from_str::<Value>(v.trim())
+                    .unwrap_or_else(|_| Value::String(v.to_string()));
+                let find = |keys: &[String]| {
+                    keys.iter()
+                        .find(|x| x.eq_ignore_ascii_case(k.trim()))
+                        .cloned()
+                };
                 if let Some(key) = find(&tenant_keys).filter(|k| k != "Identity") {
                     tenant_patch.insert(key, value);
                 } else if let Some(key) = find(&dial_keys).filter(|k| k != "Identity") {

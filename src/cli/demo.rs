@@ -33,7 +33,11 @@ fn demo_store(cli: &Cli, force: bool) -> Result<PathBuf, CliError> {
     let path = match &cli.store {
         Some(p) => p.clone(),
         None => std::env::temp_dir()
-            .join(format!("mms-demo-{}-{}", std::process::id(), Utc::now().timestamp()))
+            .join(format!(
+                "mms-demo-{}-{}",
+                std::process::id(),
+                Utc::now().timestamp()
+            ))
             .join("mms.db"),
     };
     if path.exists() {
@@ -55,7 +59,10 @@ fn demo_store(cli: &Cli, force: bool) -> Result<PathBuf, CliError> {
 /// Unfolded, unescaped DESCRIPTION of the first VEVENT.
 fn description(ics: &[u8]) -> String {
     let text = String::from_utf8_lossy(ics);
-    let unfolded = text.replace("\r\n ", "").replace("\r\n\t", "").replace("\n ", "");
+    let unfolded = text
+        .replace("\r\n ", "")
+        .replace("\r\n\t", "")
+        .replace("\n ", "");
     for line in unfolded.lines() {
         let upper = line.to_ascii_uppercase();
         if upper.starts_with("DESCRIPTION") {
@@ -98,33 +105,85 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
     );
     print_table(
         crate::user::USER_HEADERS,
-        &engine.users()?.iter().map(crate::user::user_row).collect::<Vec<_>>(),
+        &engine
+            .users()?
+            .iter()
+            .map(crate::user::user_row)
+            .collect::<Vec<_>>(),
     );
     println!();
 
     // 2. Admin changes.
     println!("2. Admin changes and the rules' decisions");
     let changes: Vec<(&str, &str, UserChange)> = vec![
-        ("ashaw@contoso.com", "Set-CsOnlineDialInConferencingUser -ResetConferenceId", UserChange::ResetConferenceId),
-        ("ashaw@contoso.com", "Set-CsOnlineDialInConferencingUser -ServiceNumber +1 206-555-0142", UserChange::SetServiceNumber { number: "+1 206-555-0142".into() }),
-        ("bfrank@contoso.com", "Move-CsUser (on-premises -> online)", UserChange::MoveToOnline),
-        ("fmoreau@contoso.com", "Set-CsOnlineDialInConferencingUser -BridgeName \"Contoso Europe\"", UserChange::MoveToBridge { bridge: "Contoso Europe".into() }),
-        ("ekim@contoso.com", "Set-CsUser -SipAddress sip:eunji.kim@contoso.com", UserChange::SetSipAddress { sip_address: "eunji.kim@contoso.com".into() }),
-        ("cdiaz@contoso.com", "Audio Conferencing licence assigned (third-party ACP)", UserChange::AssignLicence),
-        ("dlee@contoso.com", "Set-CsOnlineDialInConferencingUser -ConferenceId 123456789 (mailbox on-premises)", UserChange::SetConferenceId { conference_id: "123456789".into() }),
+        (
+            "ashaw@contoso.com",
+            "Set-CsOnlineDialInConferencingUser -ResetConferenceId",
+            UserChange::ResetConferenceId,
+        ),
+        (
+            "ashaw@contoso.com",
+            "Set-CsOnlineDialInConferencingUser -ServiceNumber +12065550142",
+            UserChange::SetServiceNumber {
+                number: "+12065550142".into(),
+            },
+        ),
+        (
+            "bfrank@contoso.com",
+            "Move-CsUser (on-premises -> online)",
+            UserChange::MoveToOnline,
+        ),
+        (
+            "fmoreau@contoso.com",
+            "Set-CsOnlineDialInConferencingUser -BridgeName \"Contoso Europe\"",
+            UserChange::MoveToBridge {
+                bridge: "Contoso Europe".into(),
+            },
+        ),
+        (
+            "ekim@contoso.com",
+            "Set-CsUser -SipAddress sip:eunji.kim@contoso.com",
+            UserChange::SetSipAddress {
+                sip_address: "eunji.kim@contoso.com".into(),
+            },
+        ),
+        (
+            "cdiaz@contoso.com",
+            "Audio Conferencing licence assigned (third-party ACP)",
+            UserChange::AssignLicence,
+        ),
+        (
+            "dlee@contoso.com",
+            "Set-CsOnlineDialInConferencingUser -ConferenceId 123456789 (mailbox on-premises)",
+            UserChange::SetConferenceId {
+                conference_id: "123456789".into(),
+            },
+        ),
     ];
     let mut rows = Vec::new();
     for (who, what, change) in changes {
         let o = engine.apply_user_change(who, &change)?;
         let decision = match &o.decision {
-            Decision::Enqueue { migration_type, .. } if o.merged => format!("merged into pending job ({migration_type})"),
+            Decision::Enqueue { migration_type, .. } if o.merged => {
+                format!("merged into pending job ({migration_type})")
+            }
             Decision::Enqueue { migration_type, .. } => format!("queued {migration_type}"),
             Decision::NoMigration { .. } => "no migration".to_string(),
         };
-        rows.push(vec![who.to_string(), what.to_string(), decision, o.decision.reason().to_string()]);
+        rows.push(vec![
+            who.to_string(),
+            what.to_string(),
+            decision,
+            o.decision.reason().to_string(),
+        ]);
     }
     let ev = engine.apply_tenant_event(&TenantEvent::UpdateTenantMeetingUrl);
-    rows.push(vec!["(tenant)".into(), "Update-CsTenantMeetingUrl".into(), "no migration".into(), ev.reason().to_string()]);
+    rows.push(vec![
+        "(tenant)".into(),
+        "Update-CsTenantMeetingUrl".into(),
+        "no migration".into(),
+        ev.reason().to_string(),
+    ]);
     print_table(&["User", "Change", "Decision", "Reason"], &rows);
     println!();
     println!("Summary before the worker runs:");
@@ -136,9 +195,17 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
     let source = EmbeddedCalendarSource::open(&path).map_err(CliError::failure)?;
     let outbox = EmbeddedOutbox::open(&path).map_err(CliError::failure)?;
     let observer = StderrObserver { quiet: a.quiet };
-    let mut worker = Worker::new(&engine, open_connection(&path)?, &source, &outbox, WorkerConfig::default())
-        .with_observer(&observer);
-    let done = worker.run_until_idle().map_err(|e| CliError::failure(e.to_string()))?;
+    let mut worker = Worker::new(
+        &engine,
+        open_connection(&path)?,
+        &source,
+        &outbox,
+        WorkerConfig::default(),
+    )
+    .with_observer(&observer);
+    let done = worker
+        .run_until_idle()
+        .map_err(|e| CliError::failure(e.to_string()))?;
     println!("   {} job(s) processed", done.len());
     println!();
 
@@ -153,16 +220,33 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
 
     let mail = calendars::delivered_mail(&conn).map_err(|e| CliError::failure(e.to_string()))?;
     let recipients: usize = mail.iter().map(|m| m.recipients.len()).sum();
-    println!("Outbox: {} update message(s) delivered to {recipients} attendee mailbox(es)", mail.len());
+    println!(
+        "Outbox: {} update message(s) delivered to {recipients} attendee mailbox(es)",
+        mail.len()
+    );
     println!();
 
     // Per-meeting outcomes of the first migrated user.
-    if let Some(job) = jobs.iter().find(|j| j.user_principal_name == "ashaw@contoso.com") {
-        println!("Meetings of {} (job {})", job.user_principal_name, job.correlation_id);
-        let progress = calendars::progress_of(&conn, &job.correlation_id.to_string()).map_err(|e| CliError::failure(e.to_string()))?;
+    if let Some(job) = jobs
+        .iter()
+        .find(|j| j.user_principal_name == "ashaw@contoso.com")
+    {
+        println!(
+            "Meetings of {} (job {})",
+            job.user_principal_name, job.correlation_id
+        );
+        let progress = calendars::progress_of(&conn, &job.correlation_id.to_string())
+            .map_err(|e| CliError::failure(e.to_string()))?;
         let rows: Vec<Vec<String>> = progress
             .iter()
-            .map(|p| vec![p.href.rsplit('/').next().unwrap_or("").to_string(), p.outcome.as_str().to_string(), p.invites.to_string(), p.reason.clone()])
+            .map(|p| {
+                vec![
+                    p.href.rsplit('/').next().unwrap_or("").to_string(),
+                    p.outcome.as_str().to_string(),
+                    p.invites.to_string(),
+                    p.reason.clone(),
+                ]
+            })
             .collect();
         print_table(&["Calendar object", "Outcome", "Invites", "Reason"], &rows);
         println!();
@@ -170,7 +254,11 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
 
     // 5. One before/after diff.
     let mut failures = 0;
-    if let Some((upn, meetings)) = seeded.calendars.iter().find(|(u, _)| u == "ashaw@contoso.com") {
+    if let Some((upn, meetings)) = seeded
+        .calendars
+        .iter()
+        .find(|(u, _)| u == "ashaw@contoso.com")
+    {
         if let Some(m) = meetings.iter().find(|m| m.kind == SampleKind::FutureSingle) {
             let after = calendars::all_objects_of(&conn, upn)
                 .map_err(|e| CliError::failure(e.to_string()))?
@@ -178,7 +266,14 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
                 .find(|o| o.uid == m.uid);
             if let Some(after) = after {
                 println!("5. Before/after: DESCRIPTION of '{}' ({upn})", m.file_name);
-                println!("{}", unified_diff("DESCRIPTION", &description(&m.data), &description(&after.data)));
+                println!(
+                    "{}",
+                    unified_diff(
+                        "DESCRIPTION",
+                        &description(&m.data),
+                        &description(&after.data)
+                    )
+                );
                 if after.data == m.data {
                     failures += 1;
                     eprintln!("mms demo: the future meeting was not rewritten");
@@ -186,7 +281,11 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
             }
         }
     }
-    println!("Store kept at {} (try: mms --store {} status)", path.display(), path.display());
+    println!(
+        "Store kept at {} (try: mms --store {} status)",
+        path.display(),
+        path.display()
+    );
     if failures > 0 {
         return Ok(ExitCode::from(1));
     }

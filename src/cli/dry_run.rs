@@ -44,7 +44,13 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
         match rewrite_calendar_object(&o.data, &req) {
             Ok(RewriteOutcome::Rewritten(m)) => {
                 would += 1;
-                println!("=== {} — would update '{}' (SEQUENCE {}, {} attendee(s))", o.href, m.summary, m.sequence, m.attendees.len());
+                println!(
+                    "=== {} — would update '{}' (SEQUENCE {}, {} attendee(s))",
+                    o.href,
+                    m.summary,
+                    m.sequence,
+                    m.attendees.len()
+                );
                 match dry_run_diff(&o.data, &req) {
                     Ok(d) => println!("{d}"),
                     Err(e) => println!("(no diff: {e})"),

@@ -9,6 +9,8 @@ mod config;
 mod demo;
 mod dry_run;
 mod import;
+mod lines_roundtrip;
+mod rewrite;
 mod serve;
 mod start;
 mod status;
@@ -18,7 +20,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(
     name = "mms",
     version,
@@ -28,14 +30,15 @@ pub struct Cli {
     /// The store file (SQLite). Default: $MMS_STORE, else the per-user data folder.
     #[arg(long, global = true, value_name = "PATH")]
     pub store: Option<PathBuf>,
-    /// Seconds between a trigger and the earliest moment a worker picks the job up.
-    #[arg(long, global = true, value_name = "SECS", env = "MMS_QUEUE_DELAY", default_value_t = 0)]
-    pub queue_delay: u64,
+    /// Seconds between a trigger and the earliest moment a worker picks the job up
+    /// (default: $MMS_QUEUE_DELAY, else 0).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub queue_delay: Option<u64>,
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Run the main job on a fresh sample tenant and show what happened.
     Demo(demo::Args),
@@ -57,10 +60,26 @@ pub enum Command {
     Export(import::ExportArgs),
     /// Show what a migration would change for a user, changing nothing.
     DryRun(dry_run::Args),
+    /// Rewrite the online-meeting block of one invitation (.ics, or a bare HTML/text body).
+    Rewrite(rewrite::Args),
+    /// Check that files round-trip byte for byte through the line editor (test support).
+    #[command(hide = true)]
+    LinesRoundtrip(lines_roundtrip::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that work on files only, no store.
+    if matches!(
+        cli.command,
+        Command::Rewrite(_) | Command::LinesRoundtrip(_)
+    ) {
+        return match cli.command {
+            Command::Rewrite(a) => rewrite::run(a),
+            Command::LinesRoundtrip(a) => lines_roundtrip::run(a),
+            _ => ExitCode::FAILURE,
+        };
+    }
     let result = match &cli.command {
         Command::Demo(a) => demo::run(&cli, a),
         Command::Serve(a) => serve::run(&cli, a),
@@ -71,6 +90,7 @@ fn main() -> ExitCode {
         Command::Import(a) => import::run_import(&cli, a),
         Command::Export(a) => import::run_export(&cli, a),
         Command::DryRun(a) => dry_run::run(&cli, a),
+        Command::Rewrite(_) | Command::LinesRoundtrip(_) => unreachable!("handled above"),
     };
     match result {
         Ok(code) => code,

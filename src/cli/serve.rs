@@ -27,8 +27,8 @@ pub struct Args {
     /// MMS_SMTP_PASSWORD.
     #[arg(long, value_name = "HOST:PORT")]
     pub smtp: Option<String>,
-    /// Mailbox that sends on the organizers' behalf (SENT-BY). Default meetingmigration@<domain>.
-    #[arg(long, value_name = "ADDRESS", env = "MMS_SENDER")]
+    /// Mailbox that sends on the organizers' behalf (SENT-BY). Default $MMS_SENDER, else meetingmigration@<domain>.
+    #[arg(long, value_name = "ADDRESS")]
     pub sender: Option<String>,
     /// Name of this worker in job leases.
     #[arg(long)]
@@ -60,8 +60,18 @@ impl WorkerObserver for StderrObserver {
     }
     fn meeting_done(&self, job: &MigrationJob, uid: &str, outcome: &str, reason: &str) {
         if !self.quiet {
-            let short: String = uid.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
-            eprintln!("    {}: …{short} {outcome}: {reason}", job.user_principal_name);
+            let short: String = uid
+                .chars()
+                .rev()
+                .take(12)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            eprintln!(
+                "    {}: …{short} {outcome}: {reason}",
+                job.user_principal_name
+            );
         }
     }
     fn job_finished(&self, job: &MigrationJob) {
@@ -111,14 +121,23 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
     let observer = StderrObserver { quiet: a.quiet };
     let mut config = WorkerConfig {
         lease: Duration::seconds(a.lease.clamp(1, 86_400) as i64),
-        sender: a.sender.clone(),
+        sender: a
+            .sender
+            .clone()
+            .or_else(|| std::env::var("MMS_SENDER").ok().filter(|s| !s.is_empty())),
         ..WorkerConfig::default()
     };
     if let Some(id) = &a.worker_id {
         config.worker_id = id.clone();
     }
-    let mut worker = Worker::new(&engine, open_connection(&path)?, source.as_ref(), delivery.as_ref(), config)
-        .with_observer(&observer);
+    let mut worker = Worker::new(
+        &engine,
+        open_connection(&path)?,
+        source.as_ref(),
+        delivery.as_ref(),
+        config,
+    )
+    .with_observer(&observer);
     loop {
         match worker.run_until_idle() {
             Ok(_) => {}

@@ -50,7 +50,9 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
             }
         }
     }
-    Err(format!("'{s}' is not a time (use RFC 3339, YYYY-MM-DD or MM/DD/YYYY)"))
+    Err(format!(
+        "'{s}' is not a time (use RFC 3339, YYYY-MM-DD or MM/DD/YYYY)"
+    ))
 }
 
 pub fn job_row(j: &MigrationJob) -> Vec<String> {

@@ -91,7 +91,12 @@ pub fn parse_change(change: &str, value: Option<&str>) -> Result<UserChange, Cli
     let name = CHANGES
         .iter()
         .find(|c| c.eq_ignore_ascii_case(change))
-        .ok_or_else(|| CliError::usage(format!("unknown change '{change}'; expected one of: {}", CHANGES.join(", "))))?;
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "unknown change '{change}'; expected one of: {}",
+                CHANGES.join(", ")
+            ))
+        })?;
     let mut obj = serde_json::Map::new();
     obj.insert("Change".into(), serde_json::Value::String(name.to_string()));
     match (value_field(name), value) {
@@ -99,15 +104,22 @@ pub fn parse_change(change: &str, value: Option<&str>) -> Result<UserChange, Cli
             obj.insert(f.into(), serde_json::Value::String(v.to_string()));
         }
         (Some(f), None) => return Err(CliError::usage(format!("{name} needs a value ({f})"))),
-        (None, Some(v)) => return Err(CliError::usage(format!("{name} takes no value (got '{v}')"))),
+        (None, Some(v)) => {
+            return Err(CliError::usage(format!(
+                "{name} takes no value (got '{v}')"
+            )))
+        }
         (None, None) => {}
     }
-    serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| CliError::usage(e.to_string()))
+    serde_json::from_value(serde_json::Value::Object(obj))
+        .map_err(|e| CliError::usage(e.to_string()))
 }
 
 fn print_decision(d: &Decision) {
     match d {
-        Decision::Enqueue { migration_type, .. } => println!("migration queued ({migration_type}): {}", d.reason()),
+        Decision::Enqueue { migration_type, .. } => {
+            println!("migration queued ({migration_type}): {}", d.reason())
+        }
         Decision::NoMigration { reason } => println!("no migration: {reason}"),
     }
 }
@@ -124,7 +136,15 @@ pub fn user_row(u: &User) -> Vec<String> {
     ]
 }
 
-pub const USER_HEADERS: &[&str] = &["UserPrincipalName", "DisplayName", "Meetings", "Homing", "Mailbox", "Provider", "ConferenceId"];
+pub const USER_HEADERS: &[&str] = &[
+    "UserPrincipalName",
+    "DisplayName",
+    "Meetings",
+    "Homing",
+    "Mailbox",
+    "Provider",
+    "ConferenceId",
+];
 
 pub fn run(cli: &Cli, c: &Command) -> CliResult {
     let (engine, _) = open_engine(cli)?;
@@ -134,7 +154,10 @@ pub fn run(cli: &Cli, c: &Command) -> CliResult {
             if *json {
                 print_json(&users)?;
             } else {
-                print_table(USER_HEADERS, &users.iter().map(user_row).collect::<Vec<_>>());
+                print_table(
+                    USER_HEADERS,
+                    &users.iter().map(user_row).collect::<Vec<_>>(),
+                );
             }
         }
         Command::Show { identity, json } => {
@@ -148,11 +171,15 @@ pub fn run(cli: &Cli, c: &Command) -> CliResult {
         Command::Upsert { file } => {
             let mut text = String::new();
             if file == "-" {
-                std::io::stdin().read_to_string(&mut text).map_err(|e| CliError::failure(e.to_string()))?;
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| CliError::failure(e.to_string()))?;
             } else {
-                text = std::fs::read_to_string(file).map_err(|e| CliError::usage(format!("cannot read {file}: {e}")))?;
+                text = std::fs::read_to_string(file)
+                    .map_err(|e| CliError::usage(format!("cannot read {file}: {e}")))?;
             }
-            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| CliError::usage(format!("{file}: {e}")))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| CliError::usage(format!("{file}: {e}")))?;
             let users: Vec<User> = if value.is_array() {
                 serde_json::from_value(value)
             } else {
@@ -164,7 +191,12 @@ pub fn run(cli: &Cli, c: &Command) -> CliResult {
                 println!("upserted {}", u.user_principal_name);
             }
         }
-        Command::Change { identity, change, value, json } => {
+        Command::Change {
+            identity,
+            change,
+            value,
+            json,
+        } => {
             let change = parse_change(change, value.as_deref())?;
             let outcome = engine.apply_user_change(identity, &change)?;
             if *json {
@@ -175,7 +207,11 @@ pub fn run(cli: &Cli, c: &Command) -> CliResult {
                     println!(
                         "job {} {} for {}",
                         j.correlation_id,
-                        if outcome.merged { "(merged into the pending job)" } else { "queued" },
+                        if outcome.merged {
+                            "(merged into the pending job)"
+                        } else {
+                            "queued"
+                        },
                         j.user_principal_name
                     );
                 }
@@ -196,7 +232,11 @@ pub fn run(cli: &Cli, c: &Command) -> CliResult {
                 print_decision(&d);
             }
         }
-        Command::UnregisterNumber { bridge, number, json } => {
+        Command::UnregisterNumber {
+            bridge,
+            number,
+            json,
+        } => {
             let outcome = engine.unregister_service_number(bridge, number)?;
             if *json {
                 print_json(&outcome)?;

@@ -16,6 +16,7 @@ pub mod paths;
 pub mod sample;
 pub mod source;
 pub mod validate;
+pub mod worker;
 
 use crate::model::{
     AudioConferencingProvider, Bridge, DialInConferencingTenantSettings, MeetingCoordinates,

@@ -176,19 +176,19 @@ pub fn sample_tenant() -> SampleTenant {
             region: "NOAM".to_string(),
             service_numbers: vec![
                 number(
-                    "+1 323-555-0166",
+                    "+13235550166",
                     "United States, Los Angeles",
                     ServiceNumberType::Toll,
                     true,
                 ),
                 number(
-                    "+1 206-555-0142",
+                    "+12065550142",
                     "United States, Seattle",
                     ServiceNumberType::Toll,
                     false,
                 ),
                 number(
-                    "+1 800-555-0100",
+                    "+18005550100",
                     "United States",
                     ServiceNumberType::TollFree,
                     true,
@@ -201,19 +201,19 @@ pub fn sample_tenant() -> SampleTenant {
             region: "EMEA".to_string(),
             service_numbers: vec![
                 number(
-                    "+33 1 70 55 01 23",
+                    "+33170550123",
                     "France, Paris",
                     ServiceNumberType::Toll,
                     true,
                 ),
                 number(
-                    "+49 69 555 0147",
+                    "+49695550147",
                     "Germany, Frankfurt",
                     ServiceNumberType::Toll,
                     false,
                 ),
                 number(
-                    "+44 800 555 0199",
+                    "+448005550199",
                     "United Kingdom",
                     ServiceNumberType::TollFree,
                     true,
@@ -260,12 +260,8 @@ pub fn old_coordinates(user: &User, tenant: &SampleTenant) -> OldCoordinates {
     OldCoordinates {
         kind: user.meeting_kind,
         conference_id: user.conference_id.clone(),
-        toll: pick(ServiceNumberType::Toll).unwrap_or_else(|| {
-            (
-                "+1 323-555-0166".into(),
-                "United States, Los Angeles".into(),
-            )
-        }),
+        toll: pick(ServiceNumberType::Toll)
+            .unwrap_or_else(|| ("+13235550166".into(), "United States, Los Angeles".into())),
         toll_free: pick(ServiceNumberType::TollFree),
         bridge: user.bridge_id.unwrap_or(US_BRIDGE),
     }
@@ -841,7 +837,10 @@ pub fn sample_calendar(
             intro: "Onboarding sessions (finished).",
             start: first,
             minutes: 60,
-            rrule: Some("FREQ=WEEKLY;COUNT=9".into()),
+            rrule: Some(format!(
+                "FREQ=WEEKLY;UNTIL={}",
+                utc_text(first + Duration::weeks(8) + Duration::hours(1))
+            )),
             exdate: None,
             recurrence_id: None,
             block: Some(&block),

@@ -24,9 +24,11 @@ use crate::calendar::{
     compose_imip, rewrite_calendar_object, RewriteOutcome, RewriteRequest, SkipReason,
 };
 use crate::model::{MeetingCoordinates, MigrationJob, User};
-use crate::store::calendars::{self, uid_of, MeetingOutcome, MeetingProgress, OutboxMessage, OutboxState};
+use crate::store::calendars::{
+    self, uid_of, MeetingOutcome, MeetingProgress, OutboxMessage, OutboxState,
+};
 use crate::store::{ClaimedJob, JobProgress};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::fmt;
@@ -291,12 +293,8 @@ impl<'a> Worker<'a> {
                 },
                 Utc::now(),
             )?;
-            self.observer.meeting_done(
-                &job,
-                &result.uid,
-                result.outcome.as_str(),
-                &result.reason,
-            );
+            self.observer
+                .meeting_done(&job, &result.uid, result.outcome.as_str(), &result.reason);
             let progress = self.progress_so_far(&job_key, remaining)?;
             match self
                 .engine
@@ -433,7 +431,10 @@ impl<'a> Worker<'a> {
             {
                 return MeetingResult::failed(&m.uid, FailureKind::Transient, e.to_string());
             }
-            match self.source.put(&current.href, &m.organizer_copy, &current.etag) {
+            match self
+                .source
+                .put(&current.href, &m.organizer_copy, &current.etag)
+            {
                 Ok(PutOutcome::Stored { .. }) => {
                     if m.attendees.is_empty() {
                         return MeetingResult {
@@ -472,7 +473,10 @@ impl<'a> Worker<'a> {
                     return MeetingResult::failed(
                         &m.uid,
                         e.kind,
-                        format!("meeting '{}': cannot store the updated meeting: {e}", m.summary),
+                        format!(
+                            "meeting '{}': cannot store the updated meeting: {e}",
+                            m.summary
+                        ),
                     )
                 }
             }
@@ -607,8 +611,10 @@ mod tests {
         let a = message_id(job, "uid-1", 3, "ashaw@contoso.com");
         assert_eq!(a, message_id(job, "uid-1", 3, "ashaw@contoso.com"));
         assert_ne!(a, message_id(job, "uid-1", 4, "ashaw@contoso.com"));
-        assert_ne!(a, message_id(Uuid::from_u128(8), "uid-1", 3, "ashaw@contoso.com"));
+        assert_ne!(
+            a,
+            message_id(Uuid::from_u128(8), "uid-1", 3, "ashaw@contoso.com")
+        );
         assert!(a.ends_with("@contoso.com"));
     }
-
 }

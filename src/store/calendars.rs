@@ -483,8 +483,8 @@ pub fn uid_of(data: &[u8]) -> String {
     let mut lines = text.split('\n').peekable();
     while let Some(line) = lines.next() {
         let l = line.trim_end_matches('\r');
-        if l.len() >= 4 && l[..4].eq_ignore_ascii_case("UID:") {
-            let mut v = l[4..].to_string();
+        if l.as_bytes().len() >= 4 && l.as_bytes()[..4].eq_ignore_ascii_case(b"UID:") {
+            let mut v = l.get(4..).unwrap_or("").to_string();
             while let Some(next) = lines.peek() {
                 if next.starts_with(' ') || next.starts_with('\t') {
                     v.push_str(next.trim_end_matches('\r').get(1..).unwrap_or(""));
@@ -540,6 +540,8 @@ mod tests {
             uid_of(b"BEGIN:VEVENT\r\nUID:0400\r\n 00AB\r\nEND:VEVENT\r\n"),
             "040000AB"
         );
+        assert_eq!(uid_of("X:—☕\nUID:a\n".as_bytes()), "a");
+        assert_eq!(uid_of("—\n".as_bytes()), "");
     }
 
     #[test]
