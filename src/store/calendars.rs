@@ -483,7 +483,7 @@ pub fn uid_of(data: &[u8]) -> String {
     let mut lines = text.split('\n').peekable();
     while let Some(line) = lines.next() {
         let l = line.trim_end_matches('\r');
-        if l.as_bytes().len() >= 4 && l.as_bytes()[..4].eq_ignore_ascii_case(b"UID:") {
+        if l.len() >= 4 && l.as_bytes()[..4].eq_ignore_ascii_case(b"UID:") {
             let mut v = l.get(4..).unwrap_or("").to_string();
             while let Some(next) = lines.peek() {
                 if next.starts_with(' ') || next.starts_with('\t') {
