@@ -110,7 +110,10 @@ fn one_refused_recipient_is_reported_and_the_others_get_it() {
     let report = delivery(sink.port)
         .send("m-3@contoso.com", "o@contoso.com", &to, TRICKY)
         .expect("delivered to the others");
-    assert_eq!(report.accepted, recipients(&["a@fabrikam.com", "c@contoso.com"]));
+    assert_eq!(
+        report.accepted,
+        recipients(&["a@fabrikam.com", "c@contoso.com"])
+    );
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.rejected[0].address, "gone@fabrikam.com");
     assert_eq!(report.rejected[0].code, 550);
@@ -127,7 +130,12 @@ fn every_recipient_refused_is_a_permanent_error() {
         ..SinkOptions::default()
     });
     let err = delivery(sink.port)
-        .send("m@x", "o@contoso.com", &recipients(&["gone@fabrikam.com"]), TRICKY)
+        .send(
+            "m@x",
+            "o@contoso.com",
+            &recipients(&["gone@fabrikam.com"]),
+            TRICKY,
+        )
         .expect_err("nobody accepted");
     assert_eq!(err.kind, FailureKind::Permanent);
     assert_eq!(err.rejected.len(), 1);
@@ -241,9 +249,24 @@ fn fake_server(greeting: Vec<u8>, after_each_line: Vec<u8>) -> u16 {
 fn hostile_servers_give_errors_not_panics() {
     let to = recipients(&["a@fabrikam.com"]);
     let mut cases: Vec<(&str, Vec<u8>, Vec<u8>, FailureKind)> = vec![
-        ("garbage greeting", b"hello there\r\n".to_vec(), vec![], FailureKind::Permanent),
-        ("554 greeting", b"554 go away\r\n".to_vec(), vec![], FailureKind::Permanent),
-        ("421 greeting", b"421 busy\r\n".to_vec(), vec![], FailureKind::Transient),
+        (
+            "garbage greeting",
+            b"hello there\r\n".to_vec(),
+            vec![],
+            FailureKind::Permanent,
+        ),
+        (
+            "554 greeting",
+            b"554 go away\r\n".to_vec(),
+            vec![],
+            FailureKind::Permanent,
+        ),
+        (
+            "421 greeting",
+            b"421 busy\r\n".to_vec(),
+            vec![],
+            FailureKind::Transient,
+        ),
         (
             "huge reply line",
             b"220 ok\r\n".to_vec(),
@@ -262,7 +285,12 @@ fn hostile_servers_give_errors_not_panics() {
             b"250-x\r\n251 y\r\n".to_vec(),
             FailureKind::Permanent,
         ),
-        ("closes early", b"220 ok\r\n".to_vec(), vec![], FailureKind::Transient),
+        (
+            "closes early",
+            b"220 ok\r\n".to_vec(),
+            vec![],
+            FailureKind::Transient,
+        ),
     ];
     for (name, greeting, reply, want) in cases.drain(..) {
         let closes = name == "closes early";
@@ -297,7 +325,12 @@ fn a_silent_server_times_out_as_transient() {
     let mut c = SmtpConfig::new("127.0.0.1", port);
     c.timeout = Duration::from_millis(500);
     let err = SmtpDelivery::new(c)
-        .send("m@x", "o@contoso.com", &recipients(&["a@b.example"]), TRICKY)
+        .send(
+            "m@x",
+            "o@contoso.com",
+            &recipients(&["a@b.example"]),
+            TRICKY,
+        )
         .expect_err("timeout");
     assert_eq!(err.kind, FailureKind::Transient, "{err}");
     let _ = hold.join();
@@ -308,7 +341,12 @@ fn injected_addresses_are_refused_before_the_wire() {
     let sink = SmtpSink::start(0);
     let d = delivery(sink.port);
     let err = d
-        .send("m@x", "o@contoso.com>\r\nRSET", &recipients(&["a@b.example"]), TRICKY)
+        .send(
+            "m@x",
+            "o@contoso.com>\r\nRSET",
+            &recipients(&["a@b.example"]),
+            TRICKY,
+        )
         .expect_err("bad sender");
     assert_eq!(err.kind, FailureKind::Permanent);
     let report = d

@@ -24,7 +24,8 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
     let (engine, path) = open_engine(cli)?;
     let user = engine.user(&a.identity)?;
     let coordinates = engine.meeting_coordinates(&user.object_id.to_string())?;
-    let (source, _) = transports(&path, a.caldav.as_deref(), None)?;
+    let (caldav, _) = crate::serve::transport_choice(a.caldav.as_deref(), None);
+    let (source, _) = transports(&path, caldav.as_deref(), None)?;
     let now = engine.now();
     let objects = source
         .future_objects_of(&user.user_principal_name, now)

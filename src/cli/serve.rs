@@ -3,8 +3,10 @@
 use crate::common::{open_connection, open_engine, CliError, CliResult};
 use crate::Cli;
 use chrono::Duration;
+use mms::engine::caldav::CalDavSource;
 use mms::engine::delivery::InviteDelivery;
 use mms::engine::embedded::{EmbeddedCalendarSource, EmbeddedOutbox};
+use mms::engine::smtp::SmtpDelivery;
 use mms::engine::source::CalendarSource;
 use mms::engine::worker::{Worker, WorkerConfig, WorkerObserver};
 use mms::model::MigrationJob;
@@ -107,17 +109,54 @@ pub fn transports(
     Ok((source, delivery))
 }
 
-fn external_source(_url: &str) -> Result<Box<dyn CalendarSource>, CliError> {
-    Err(CliError::usage("CalDAV is not available in this build"))
+fn external_source(url: &str) -> Result<Box<dyn CalendarSource>, CliError> {
+    // The URL from the command line; login and the rest from MMS_CALDAV_* (never argv).
+    std::env::set_var("MMS_CALDAV_URL", url);
+    match CalDavSource::from_env() {
+        Ok(Some(s)) => Ok(Box::new(s)),
+        Ok(None) => Err(CliError::usage("CalDAV is not configured")),
+        Err(e) => Err(CliError::usage(format!("CalDAV configuration: {e}"))),
+    }
 }
 
-fn external_delivery(_hostport: &str) -> Result<Box<dyn InviteDelivery>, CliError> {
-    Err(CliError::usage("SMTP is not available in this build"))
+fn external_delivery(hostport: &str) -> Result<Box<dyn InviteDelivery>, CliError> {
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| CliError::usage(format!("--smtp {hostport}: bad port")))?,
+        ),
+        None => (hostport, 25),
+    };
+    std::env::set_var("MMS_SMTP_HOST", host);
+    std::env::set_var("MMS_SMTP_PORT", port.to_string());
+    match SmtpDelivery::from_env() {
+        Ok(Some(d)) => Ok(Box::new(d)),
+        Ok(None) => Err(CliError::usage("SMTP is not configured")),
+        Err(e) => Err(CliError::usage(format!("SMTP configuration: {e}"))),
+    }
+}
+
+/// `--caldav`, else `MMS_CALDAV_URL`; `--smtp`, else `MMS_SMTP_HOST[:MMS_SMTP_PORT]`.
+pub fn transport_choice(
+    caldav: Option<&str>,
+    smtp: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let caldav = caldav.map(str::to_string).or_else(|| env("MMS_CALDAV_URL"));
+    let smtp = smtp.map(str::to_string).or_else(|| {
+        env("MMS_SMTP_HOST").map(|h| match env("MMS_SMTP_PORT") {
+            Some(p) => format!("{h}:{p}"),
+            None => h,
+        })
+    });
+    (caldav, smtp)
 }
 
 pub fn run(cli: &Cli, a: &Args) -> CliResult {
     let (engine, path) = open_engine(cli)?;
-    let (source, delivery) = transports(&path, a.caldav.as_deref(), a.smtp.as_deref())?;
+    let (caldav, smtp) = transport_choice(a.caldav.as_deref(), a.smtp.as_deref());
+    let (source, delivery) = transports(&path, caldav.as_deref(), smtp.as_deref())?;
     let observer = StderrObserver { quiet: a.quiet };
     let mut config = WorkerConfig {
         lease: Duration::seconds(a.lease.clamp(1, 86_400) as i64),

@@ -571,7 +571,10 @@ impl CalendarSource for CalDavSource {
             match (r.etag, r.calendar_data) {
                 (Some(etag), Some(data)) if !data.trim().is_empty() => {
                     if data.len() > self.config.max_object_bytes {
-                        return Err(too_large(&format!("{what} ({href})"), self.config.max_object_bytes));
+                        return Err(too_large(
+                            &format!("{what} ({href})"),
+                            self.config.max_object_bytes,
+                        ));
                     }
                     objects.push(CalendarObject {
                         href,
@@ -768,7 +771,11 @@ fn parse_status_line(s: &str) -> Option<u16> {
     if !version.starts_with("HTTP/") {
         return None;
     }
-    parts.next()?.parse().ok().filter(|c| (100..600).contains(c))
+    parts
+        .next()?
+        .parse()
+        .ok()
+        .filter(|c| (100..600).contains(c))
 }
 
 /// Parses a `D:multistatus` body, namespace-aware (any prefixes, default namespaces).
@@ -860,16 +867,18 @@ fn parse_multistatus(body: &[u8]) -> Result<Vec<DavResponse>, String> {
                     }
                     (_, Some(Tag::Response), Tag::Status) => {
                         if let Some(r) = response.as_mut() {
-                            r.status = Some(parse_status_line(&value).ok_or_else(|| {
-                                malformed(&reader, "bad response status".into())
-                            })?);
+                            r.status =
+                                Some(parse_status_line(&value).ok_or_else(|| {
+                                    malformed(&reader, "bad response status".into())
+                                })?);
                         }
                     }
                     (_, Some(Tag::Propstat), Tag::Status) => {
                         if let Some(p) = props.as_mut() {
-                            p.status = Some(parse_status_line(&value).ok_or_else(|| {
-                                malformed(&reader, "bad propstat status".into())
-                            })?);
+                            p.status =
+                                Some(parse_status_line(&value).ok_or_else(|| {
+                                    malformed(&reader, "bad propstat status".into())
+                                })?);
                         }
                     }
                     (_, Some(Tag::Prop), Tag::GetEtag) => {
@@ -918,7 +927,9 @@ fn parse_multistatus(body: &[u8]) -> Result<Vec<DavResponse>, String> {
             }
             Event::Text(t) => {
                 if collects_text(stack.last().copied()) {
-                    let unescaped = t.unescape().map_err(|e| malformed(&reader, e.to_string()))?;
+                    let unescaped = t
+                        .unescape()
+                        .map_err(|e| malformed(&reader, e.to_string()))?;
                     text_buf.push_str(&unescaped);
                 }
             }
@@ -935,7 +946,10 @@ fn parse_multistatus(body: &[u8]) -> Result<Vec<DavResponse>, String> {
         }
     }
     if !stack.is_empty() {
-        return Err(malformed(&reader, "the document ends inside an element".into()));
+        return Err(malformed(
+            &reader,
+            "the document ends inside an element".into(),
+        ));
     }
     if !saw_root {
         return Err("the body is not a multistatus document".to_string());

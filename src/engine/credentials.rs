@@ -131,13 +131,20 @@ mod tests {
     #[test]
     fn basic_authorization_encodes_user_colon_password() {
         let c = Credentials::new("Aladdin", "open sesame");
-        assert_eq!(c.basic_authorization(), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(
+            c.basic_authorization(),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
     }
 
     #[test]
     fn secret_never_formats_its_text() {
         let c = Credentials::new("alice", "hunter2-very-secret");
-        for shown in [format!("{c:?}"), format!("{:?}", c.password), c.password.to_string()] {
+        for shown in [
+            format!("{c:?}"),
+            format!("{:?}", c.password),
+            c.password.to_string(),
+        ] {
             assert!(!shown.contains("hunter2"), "{shown}");
         }
         assert!(format!("{c:?}").contains("alice"));

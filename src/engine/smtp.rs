@@ -362,11 +362,7 @@ impl Session {
                 .collect();
             return Err(DeliveryError {
                 kind,
-                code: report
-                    .rejected
-                    .first()
-                    .map(|r| r.code)
-                    .filter(|c| *c != 0),
+                code: report.rejected.first().map(|r| r.code).filter(|c| *c != 0),
                 message: format!("every recipient was refused: {}", detail.join("; ")),
                 rejected: report.rejected,
             });
@@ -553,12 +549,18 @@ mod tests {
     #[test]
     fn data_of_crlf_message_keeps_its_bytes() {
         let input = b"Subject: x\r\n\r\nbody\r\n";
-        assert_eq!(encode_data(input), b"Subject: x\r\n\r\nbody\r\n.\r\n".to_vec());
+        assert_eq!(
+            encode_data(input),
+            b"Subject: x\r\n\r\nbody\r\n.\r\n".to_vec()
+        );
     }
 
     #[test]
     fn reply_lines_parse() {
-        assert_eq!(parse_reply_line("250-PIPELINING"), Some((250, false, "PIPELINING")));
+        assert_eq!(
+            parse_reply_line("250-PIPELINING"),
+            Some((250, false, "PIPELINING"))
+        );
         assert_eq!(parse_reply_line("250 OK"), Some((250, true, "OK")));
         assert_eq!(parse_reply_line("221"), Some((221, true, "")));
         assert_eq!(parse_reply_line("25"), None);

@@ -92,9 +92,14 @@ impl RadicaleServer {
                 cmd.args(["--auth-type", "none"]);
             }
             Some(_) => {
-                cmd.args(["--auth-type", "htpasswd", "--auth-htpasswd-encryption", "plain"])
-                    .arg("--auth-htpasswd-filename")
-                    .arg(self.dir.path().join("users"));
+                cmd.args([
+                    "--auth-type",
+                    "htpasswd",
+                    "--auth-htpasswd-encryption",
+                    "plain",
+                ])
+                .arg("--auth-htpasswd-filename")
+                .arg(self.dir.path().join("users"));
             }
         }
         cmd.stdin(Stdio::null())
