@@ -38,7 +38,7 @@ pub fn run_import(cli: &Cli, a: &ImportArgs) -> CliResult {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.extension()
-                .map_or(false, |x| x.eq_ignore_ascii_case("ics"))
+                .is_some_and(|x| x.eq_ignore_ascii_case("ics"))
         })
         .collect();
     files.sort();

@@ -92,12 +92,15 @@ impl WorkerObserver for StderrObserver {
     }
 }
 
+/// A calendar source and a delivery.
+pub type Transports = (Box<dyn CalendarSource>, Box<dyn InviteDelivery>);
+
 /// The calendar source and the delivery this invocation uses.
 pub fn transports(
     path: &Path,
     caldav: Option<&str>,
     smtp: Option<&str>,
-) -> Result<(Box<dyn CalendarSource>, Box<dyn InviteDelivery>), CliError> {
+) -> Result<Transports, CliError> {
     let source: Box<dyn CalendarSource> = match caldav {
         None => Box::new(EmbeddedCalendarSource::open(path).map_err(CliError::failure)?),
         Some(url) => external_source(url)?,
