@@ -352,3 +352,130 @@ fn a_worker_that_died_after_writing_resumes_without_a_second_distinct_update() {
     let expected = must_rewrite("ashaw@contoso.com", meetings);
     assert_eq!(assert_mail(&mail, &expected, SENDER), 0);
 }
+
+/// Fails the first `n` sends with the given kind, then delivers into the embedded outbox.
+struct FlakyDelivery {
+    inner: EmbeddedOutbox,
+    fail_left: std::cell::Cell<usize>,
+    transient: bool,
+}
+
+impl mms::engine::delivery::InviteDelivery for FlakyDelivery {
+    fn send(
+        &self,
+        message_id: &str,
+        envelope_from: &str,
+        recipients: &[String],
+        rfc822: &[u8],
+    ) -> Result<mms::engine::delivery::DeliveryReport, mms::engine::delivery::DeliveryError> {
+        if self.fail_left.get() > 0 {
+            self.fail_left.set(self.fail_left.get() - 1);
+            return Err(if self.transient {
+                mms::engine::delivery::DeliveryError::transient("451 mailbox busy, try later")
+            } else {
+                mms::engine::delivery::DeliveryError::permanent("554 relay refused")
+            });
+        }
+        self.inner
+            .send(message_id, envelope_from, recipients, rfc822)
+    }
+}
+
+fn clocked_fixture() -> (Fixture, std::sync::Arc<std::sync::atomic::AtomicI64>) {
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let f = fixture();
+    let o = offset.clone();
+    let engine = Engine::open(&f.path).unwrap().with_clock(move || {
+        Utc::now() + chrono::Duration::seconds(o.load(std::sync::atomic::Ordering::SeqCst))
+    });
+    (Fixture { engine, ..f }, offset)
+}
+
+fn run_with(f: &Fixture, delivery: &FlakyDelivery) -> Vec<mms::model::MigrationJob> {
+    let source = EmbeddedCalendarSource::open(&f.path).unwrap();
+    let config = WorkerConfig {
+        sender: Some(SENDER.to_string()),
+        ..WorkerConfig::default()
+    };
+    let mut w = Worker::new(
+        &f.engine,
+        open_connection(&f.path).unwrap(),
+        &source,
+        delivery,
+        config,
+    );
+    w.run_until_idle().unwrap()
+}
+
+#[test]
+fn a_transient_failure_is_retried_on_the_backoff_schedule_and_then_succeeds() {
+    let (f, offset) = clocked_fixture();
+    f.engine
+        .apply_user_change("ashaw@contoso.com", &UserChange::ResetConferenceId)
+        .unwrap();
+    let delivery = FlakyDelivery {
+        inner: EmbeddedOutbox::open(&f.path).unwrap(),
+        fail_left: std::cell::Cell::new(2),
+        transient: true,
+    };
+    let first = run_with(&f, &delivery);
+    assert_eq!(first.len(), 1);
+    let job = &first[0];
+    assert_eq!(job.state, MigrationState::Pending, "{job:?}");
+    assert_eq!(job.retry_count, 1);
+    assert_eq!(job.failed_meeting, 2, "{job:?}");
+    assert_eq!(
+        job.succeeded_meeting, 1,
+        "one meeting's failure does not stop the others"
+    );
+    assert!(job.last_message.contains("451"), "{}", job.last_message);
+    assert!(job.not_before > Utc::now(), "retried later, not at once");
+    assert!(
+        run_with(&f, &delivery).is_empty(),
+        "not due before the backoff delay"
+    );
+
+    offset.store(6 * 60, std::sync::atomic::Ordering::SeqCst);
+    let second = run_with(&f, &delivery);
+    assert_eq!(second.len(), 1);
+    let job = &second[0];
+    assert_eq!(job.state, MigrationState::Succeeded, "{job:?}");
+    assert_eq!(
+        (
+            job.succeeded_meeting,
+            job.failed_meeting,
+            job.invites_update
+        ),
+        (3, 0, 3)
+    );
+    let (_, meetings) = &f.seeded.calendars[0];
+    let expected = must_rewrite("ashaw@contoso.com", meetings);
+    assert_eq!(assert_mail(&received(&f.conn), &expected, SENDER), 0);
+}
+
+#[test]
+fn a_permanent_failure_fails_the_job_with_a_readable_reason_after_the_other_meetings() {
+    let (f, _) = clocked_fixture();
+    f.engine
+        .apply_user_change("ashaw@contoso.com", &UserChange::ResetConferenceId)
+        .unwrap();
+    let delivery = FlakyDelivery {
+        inner: EmbeddedOutbox::open(&f.path).unwrap(),
+        fail_left: std::cell::Cell::new(1),
+        transient: false,
+    };
+    let ended = run_with(&f, &delivery);
+    let job = &ended[0];
+    assert_eq!(job.state, MigrationState::Failed, "{job:?}");
+    assert_eq!((job.succeeded_meeting, job.failed_meeting), (2, 1));
+    assert!(
+        job.last_message.contains("554 relay refused"),
+        "{}",
+        job.last_message
+    );
+    assert!(
+        job.last_message.contains("could not be sent"),
+        "{}",
+        job.last_message
+    );
+}

@@ -36,10 +36,7 @@ pub fn run_import(cli: &Cli, a: &ImportArgs) -> CliResult {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&a.folder)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", a.folder.display())))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("ics"))
-        })
+        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("ics")))
         .collect();
     files.sort();
     if files.is_empty() {
