@@ -925,21 +925,17 @@ fn parse_multistatus(body: &[u8]) -> Result<Vec<DavResponse>, String> {
                     _ => {}
                 }
             }
-            Event::Text(t) => {
-                if collects_text(stack.last().copied()) {
-                    let unescaped = t
-                        .unescape()
-                        .map_err(|e| malformed(&reader, e.to_string()))?;
-                    text_buf.push_str(&unescaped);
-                }
+            Event::Text(t) if collects_text(stack.last().copied()) => {
+                let unescaped = t
+                    .unescape()
+                    .map_err(|e| malformed(&reader, e.to_string()))?;
+                text_buf.push_str(&unescaped);
             }
-            Event::CData(c) => {
-                if collects_text(stack.last().copied()) {
-                    let raw = c.into_inner();
-                    let s = std::str::from_utf8(&raw)
-                        .map_err(|_| malformed(&reader, "CDATA is not UTF-8".into()))?;
-                    text_buf.push_str(s);
-                }
+            Event::CData(c) if collects_text(stack.last().copied()) => {
+                let raw = c.into_inner();
+                let s = std::str::from_utf8(&raw)
+                    .map_err(|_| malformed(&reader, "CDATA is not UTF-8".into()))?;
+                text_buf.push_str(s);
             }
             Event::Eof => break,
             _ => {}
