@@ -59,12 +59,9 @@ pub struct FoundBlock {
 impl FoundBlock {
     /// The dominant kind: Teams (business) beats consumer beats Skype when links are mixed.
     pub fn kind(&self) -> Option<LinkKind> {
-        for k in [LinkKind::Teams, LinkKind::TeamsConsumer, LinkKind::Skype] {
-            if self.links.iter().any(|l| l.kind == k) {
-                return Some(k);
-            }
-        }
-        None
+        [LinkKind::Teams, LinkKind::TeamsConsumer, LinkKind::Skype]
+            .into_iter()
+            .find(|&k| self.links.iter().any(|l| l.kind == k))
     }
 
     /// The canonical Teams `meetup-join` links (HTML entities already decoded).
@@ -125,7 +122,9 @@ pub fn classify_link(url: &str) -> Option<LinkKind> {
         .filter(|s| !s.is_empty())
         .collect();
     let meet_host = host.starts_with("meet.") || host.starts_with("meet-");
-    let meet_path = segments.first().is_some_and(|s| s.eq_ignore_ascii_case("meet"));
+    let meet_path = segments
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case("meet"));
     if (meet_host && segments.len() >= 2) || (meet_path && segments.len() >= 3) {
         return Some(LinkKind::Skype);
     }
@@ -517,7 +516,8 @@ pub fn skype_meet_user(url: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const U80: &str = "________________________________________________________________________________";
+    const U80: &str =
+        "________________________________________________________________________________";
 
     fn dots(n: usize) -> String {
         ".".repeat(n)
@@ -621,7 +621,11 @@ mod tests {
 
     #[test]
     fn no_separators_no_block() {
-        assert!(find_block("Join at https://teams.microsoft.com/l/meetup-join/x", BodyFormat::Text).is_none());
+        assert!(find_block(
+            "Join at https://teams.microsoft.com/l/meetup-join/x",
+            BodyFormat::Text
+        )
+        .is_none());
         let only_rows = format!("{U80}\nnothing here\n{U80}\n{U80}");
         assert!(find_block(&only_rows, BodyFormat::Text).is_none());
     }
@@ -652,6 +656,9 @@ mod tests {
 
     #[test]
     fn entities_decode() {
-        assert_eq!(decode_entities("a&amp;b&#43;c&#x41;&bogus;"), "a&b+cA&bogus;");
+        assert_eq!(
+            decode_entities("a&amp;b&#43;c&#x41;&bogus;"),
+            "a&b+cA&bogus;"
+        );
     }
 }

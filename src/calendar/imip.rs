@@ -9,7 +9,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 /// Standard base64 (RFC 4648) without line breaks.
 pub fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    let mut out = String::with_capacity((data.len() + 2) / 3 * 4);
     for chunk in data.chunks(3) {
         let b = [
             chunk[0],
@@ -76,7 +76,10 @@ fn mailbox(name: Option<&str>, addr: &str) -> String {
     let addr = header_safe(addr).replace(['<', '>', ',', '"', ' '], "");
     match name.map(header_safe).filter(|n| !n.is_empty()) {
         Some(n) if n.is_ascii() => {
-            format!("\"{}\" <{addr}>", n.replace('\\', "\\\\").replace('"', "\\\""))
+            format!(
+                "\"{}\" <{addr}>",
+                n.replace('\\', "\\\\").replace('"', "\\\"")
+            )
         }
         Some(n) => format!("{} <{addr}>", encode_header_text(&n)),
         None => format!("<{addr}>"),
@@ -147,7 +150,13 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(i.as_bytes()), o);
         }
     }
@@ -160,6 +169,9 @@ mod tests {
             assert!(w.len() <= 75, "{w}");
         }
         assert_eq!(encode_header_text("a\r\nBcc: x@y"), "a  Bcc: x@y");
-        assert_eq!(mailbox(Some("Shaw, \"A\""), "a@b.c"), "\"Shaw, \\\"A\\\"\" <a@b.c>");
+        assert_eq!(
+            mailbox(Some("Shaw, \"A\""), "a@b.c"),
+            "\"Shaw, \\\"A\\\"\" <a@b.c>"
+        );
     }
 }

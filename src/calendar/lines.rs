@@ -250,13 +250,15 @@ impl<'a> Document<'a> {
         let mut lines: Vec<ContentLine> = Vec::with_capacity(phys.len());
         for (n, (content, full)) in phys.into_iter().enumerate() {
             if newline.is_none() && full.end > content.end {
-                newline = Some(if src[content.end] == b'\r' && full.end - content.end == 1 {
-                    b"\r"
-                } else if src[content.end] == b'\r' {
-                    b"\r\n"
-                } else {
-                    b"\n"
-                });
+                newline = Some(
+                    if src[content.end] == b'\r' && full.end - content.end == 1 {
+                        b"\r"
+                    } else if src[content.end] == b'\r' {
+                        b"\r\n"
+                    } else {
+                        b"\n"
+                    },
+                );
             }
             let first = src.get(content.start).copied();
             let is_continuation = matches!(first, Some(b' ') | Some(b'\t'));
@@ -356,7 +358,10 @@ impl Edits {
         self.replace.insert(idx, None);
     }
     pub fn insert_before(&mut self, idx: usize, bytes: Vec<u8>) {
-        self.inserts.entry(idx).or_default().extend_from_slice(&bytes);
+        self.inserts
+            .entry(idx)
+            .or_default()
+            .extend_from_slice(&bytes);
     }
     pub fn is_empty(&self) -> bool {
         self.replace.is_empty() && self.inserts.is_empty()
@@ -556,8 +561,15 @@ mod tests {
         for (i, phys) in folded.split(|&b| b == b'\n').enumerate() {
             let phys = phys.strip_suffix(b"\r").unwrap_or(phys);
             assert!(phys.len() <= 75, "line {i} has {} octets", phys.len());
-            let body = if i == 0 { phys } else { phys.get(1..).unwrap_or(&[]) };
-            assert!(std::str::from_utf8(body).is_ok(), "line {i} splits a character");
+            let body = if i == 0 {
+                phys
+            } else {
+                phys.get(1..).unwrap_or(&[])
+            };
+            assert!(
+                std::str::from_utf8(body).is_ok(),
+                "line {i} splits a character"
+            );
             assert!(!body.ends_with(b"\\") || body.ends_with(b"\\\\"));
         }
         let d = Document::parse(&folded);

@@ -56,7 +56,10 @@ pub fn group_digits(id: &str) -> String {
 }
 
 fn conf_digits(c: &MeetingCoordinates) -> String {
-    c.conference_id.chars().filter(|c| c.is_ascii_digit()).collect()
+    c.conference_id
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect()
 }
 
 fn numbers(c: &MeetingCoordinates) -> impl Iterator<Item = (&DialInNumber, bool)> {
@@ -115,11 +118,18 @@ pub fn render_text(c: &MeetingCoordinates, nl: &str) -> String {
             let sep = ".".repeat(SKYPE_SEPARATOR_LEN);
             l.push(sep.clone());
             l.push(format!("Join Skype Meeting<{}>", c.join_url));
-            l.push(format!("Trouble Joining? Try Skype Web App<{}?sl=1>", c.join_url));
+            l.push(format!(
+                "Trouble Joining? Try Skype Web App<{}?sl=1>",
+                c.join_url
+            ));
             if has_dial_in {
                 l.push("Join by phone".into());
                 for (n, free) in numbers(c) {
-                    let kind = if free { "Toll-free number" } else { "Toll number" };
+                    let kind = if free {
+                        "Toll-free number"
+                    } else {
+                        "Toll number"
+                    };
                     l.push(format!(
                         "{kind}: {}<tel:{}>   {}",
                         one_line(&n.number),
@@ -205,7 +215,11 @@ pub fn render_html(c: &MeetingCoordinates, nl: &str) -> String {
             if numbers(c).next().is_some() {
                 h.push("<p class=\"MsoNormal\"><span style=\"font-size:13.0pt;color:black\">Join by phone</span></p>".into());
                 for (n, free) in numbers(c) {
-                    let kind = if free { "Toll-free number" } else { "Toll number" };
+                    let kind = if free {
+                        "Toll-free number"
+                    } else {
+                        "Toll number"
+                    };
                     h.push(format!(
                         "<p class=\"MsoNormal\"><span style=\"font-size:10.0pt\">{kind}: <a href=\"tel:{}\">{}</a> {}</span></p>",
                         e(&dial_string(&n.number)),
@@ -240,8 +254,13 @@ mod tests {
         MeetingCoordinates {
             meeting_kind: kind,
             join_url: match kind {
-                MeetingKind::Teams => "https://teams.microsoft.com/l/meetup-join/19%3ameeting_n%40thread.v2/0?a=1&b=2".into(),
-                MeetingKind::SkypeForBusiness => "https://meet.lync.com/contoso/ashaw/NEW123".into(),
+                MeetingKind::Teams => {
+                    "https://teams.microsoft.com/l/meetup-join/19%3ameeting_n%40thread.v2/0?a=1&b=2"
+                        .into()
+                }
+                MeetingKind::SkypeForBusiness => {
+                    "https://meet.lync.com/contoso/ashaw/NEW123".into()
+                }
             },
             conference_id: "123456789".into(),
             toll_numbers: vec![DialInNumber {
@@ -274,7 +293,10 @@ mod tests {
             assert_eq!(&h[..b.range.start], "<body>");
             assert_eq!(&h[b.range.end..], "</body>");
             assert_eq!(b.kind(), Some(want));
-            assert!(b.links.iter().any(|l| l.url == c.join_url || c.join_url.starts_with(&l.url)));
+            assert!(b
+                .links
+                .iter()
+                .any(|l| l.url == c.join_url || c.join_url.starts_with(&l.url)));
         }
     }
 
@@ -293,6 +315,7 @@ mod tests {
     fn conference_id_grouped_by_three() {
         assert_eq!(group_digits("123456789"), "123 456 789");
         assert_eq!(group_digits("12345678"), "123 456 78");
-        assert!(render_text(&coords(MeetingKind::Teams), "\n").contains("Phone Conference ID: 123 456 789#"));
+        assert!(render_text(&coords(MeetingKind::Teams), "\n")
+            .contains("Phone Conference ID: 123 456 789#"));
     }
 }

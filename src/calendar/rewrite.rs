@@ -55,7 +55,10 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             continue;
         }
         if !l.has_value() {
-            let shown: String = String::from_utf8_lossy(&l.unfolded).chars().take(40).collect();
+            let shown: String = String::from_utf8_lossy(&l.unfolded)
+                .chars()
+                .take(40)
+                .collect();
             return Err(malformed(
                 l,
                 format!("'{shown}' is not a content line (no ':'); a folded line must start with a space or tab"),
@@ -65,7 +68,10 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             let name = l.value_lossy().trim().to_ascii_uppercase();
             if stack.is_empty() {
                 if name != "VCALENDAR" {
-                    return Err(malformed(l, format!("expected BEGIN:VCALENDAR, found BEGIN:{name}")));
+                    return Err(malformed(
+                        l,
+                        format!("expected BEGIN:VCALENDAR, found BEGIN:{name}"),
+                    ));
                 }
                 seen_calendar = true;
                 s.cal_begins.push(i);
@@ -116,8 +122,14 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
         }
         match stack.len() {
             0 => {
-                let shown: String = String::from_utf8_lossy(l.name_bytes()).chars().take(40).collect();
-                return Err(malformed(l, format!("property {shown} outside BEGIN:VCALENDAR")));
+                let shown: String = String::from_utf8_lossy(l.name_bytes())
+                    .chars()
+                    .take(40)
+                    .collect();
+                return Err(malformed(
+                    l,
+                    format!("property {shown} outside BEGIN:VCALENDAR"),
+                ));
             }
             1 => s.cal_props.push(i),
             2 => {
@@ -262,7 +274,10 @@ pub fn validate_coordinates(c: &MeetingCoordinates) -> Result<(), CalendarError>
     if let Some(u) = &c.meeting_options_url {
         check("meetingOptionsUrl", u)?;
     }
-    if c.conference_id.chars().any(|ch| !(ch.is_ascii_digit() || ch == ' ')) {
+    if c.conference_id
+        .chars()
+        .any(|ch| !(ch.is_ascii_digit() || ch == ' '))
+    {
         return Err(CalendarError::InvalidCoordinates(format!(
             "conferenceId '{}' must be digits",
             c.conference_id
@@ -313,8 +328,10 @@ fn judge_blocks(
     m: &Markers,
     req: &RewriteRequest,
 ) -> Result<Result<Verdict, SkipReason>, CalendarError> {
-    let linked: Vec<&(&FoundBlock, &str, BodyFormat)> =
-        blocks.iter().filter(|(b, _, _)| !b.links.is_empty()).collect();
+    let linked: Vec<&(&FoundBlock, &str, BodyFormat)> = blocks
+        .iter()
+        .filter(|(b, _, _)| !b.links.is_empty())
+        .collect();
     if linked.is_empty() {
         return Ok(Err(SkipReason::NoOnlineMeetingBlock));
     }
@@ -338,7 +355,8 @@ fn judge_blocks(
     if kind == LinkKind::Teams {
         let channel_marker = m.information.as_deref().is_some_and(|i| {
             let i = i.replace(' ', "");
-            i.contains("\"OnlineMeetingChannelId\":\"") && !i.contains("\"OnlineMeetingChannelId\":\"\"")
+            i.contains("\"OnlineMeetingChannelId\":\"")
+                && !i.contains("\"OnlineMeetingChannelId\":\"\"")
         });
         let channel_link = meetup
             .iter()
@@ -366,13 +384,16 @@ fn judge_blocks(
         _ => linked.iter().all(|(b, _, _)| b.closed && !b.periods),
     };
     let markers_agree = match kind {
-        LinkKind::Teams => m
-            .teams_url
-            .as_ref()
-            .map(|u| links_of(LinkKind::Teams).iter().any(|l| l.eq_ignore_ascii_case(u))),
+        LinkKind::Teams => m.teams_url.as_ref().map(|u| {
+            links_of(LinkKind::Teams)
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(u))
+        }),
         _ => m.external_link.as_ref().map(|u| {
             let base = u.split(['?', '#']).next().unwrap_or("");
-            links_of(LinkKind::Skype).iter().any(|l| l.eq_ignore_ascii_case(base))
+            links_of(LinkKind::Skype)
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(base))
         }),
     };
     let ownership = BlockOwnership {
@@ -423,10 +444,9 @@ fn judge_blocks(
             text: visible_text(&body[b.range.clone()], *format),
         })
         .collect();
-    let markers_current = m
-        .teams_url
-        .as_ref()
-        .map_or(true, |u| to != MeetingKind::Teams || u == &req.coordinates.join_url);
+    let markers_current = m.teams_url.as_ref().map_or(true, |u| {
+        to != MeetingKind::Teams || u == &req.coordinates.join_url
+    });
     if markers_current && eligibility::already_up_to_date(&existing, req.coordinates) {
         return Ok(Err(SkipReason::AlreadyUpToDate));
     }
@@ -573,8 +593,7 @@ pub(crate) fn plan<'a>(
             let format = if l.is("DESCRIPTION") {
                 BodyFormat::Text
             } else if l.is("X-ALT-DESC")
-                && l
-                    .param("FMTTYPE")
+                && l.param("FMTTYPE")
                     .is_some_and(|f| f.eq_ignore_ascii_case("text/html"))
             {
                 BodyFormat::Html
@@ -613,7 +632,11 @@ pub(crate) fn plan<'a>(
     let old_thread = bodies
         .iter()
         .filter_map(|b| b.block.as_ref())
-        .flat_map(|b| b.meetup_join_links().map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|b| {
+            b.meetup_join_links()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .chain(m.teams_url.clone())
         .find_map(|u| block::teams_thread_id(&u));
     let new_thread = block::teams_thread_id(&c.join_url);
@@ -719,7 +742,11 @@ pub(crate) fn plan<'a>(
                     }
                 }
                 "X-MICROSOFT-ONLINEMEETINGCONFERENCEID" => {
-                    let id: String = c.conference_id.chars().filter(|c| c.is_ascii_digit()).collect();
+                    let id: String = c
+                        .conference_id
+                        .chars()
+                        .filter(|c| c.is_ascii_digit())
+                        .collect();
                     if id.is_empty() {
                         edits.delete(i);
                     } else if text.trim() != id {
@@ -740,20 +767,16 @@ pub(crate) fn plan<'a>(
                         edits.delete(i);
                     }
                 }
-                "X-MICROSOFT-ONLINEMEETINGINTERNALLINK" | "X-MICROSOFT-CONFERENCETELURI" => {
-                    if converting || url_changed {
-                        edits.delete(i);
-                    }
+                "X-MICROSOFT-ONLINEMEETINGINTERNALLINK" | "X-MICROSOFT-CONFERENCETELURI"
+                    if converting || url_changed =>
+                {
+                    edits.delete(i)
                 }
                 n if n.starts_with("X-MICROSOFT-UC") && converting => edits.delete(i),
-                "X-MICROSOFT-ONLINEMEETINGINFORMATION" => {
-                    if converting {
-                        set(
-                            &mut edits,
-                            "{\"OnlineMeetingChannelId\":null,\"OnlineMeetingProvider\":3}",
-                        );
-                    }
-                }
+                "X-MICROSOFT-ONLINEMEETINGINFORMATION" if converting => set(
+                    &mut edits,
+                    "{\"OnlineMeetingChannelId\":null,\"OnlineMeetingProvider\":3}",
+                ),
                 "X-MICROSOFT-ONLINEMEETINGCONFLINK"
                 | "X-MICROSOFT-SKYPETEAMSPROPERTIES"
                 | "X-MICROSOFT-SCHEDULINGSERVICEUPDATEURL" => {
@@ -780,7 +803,10 @@ pub(crate) fn plan<'a>(
             if em.teams_url.is_none() {
                 add.extend(new_line(
                     &doc,
-                    &format!("X-MICROSOFT-SKYPETEAMSMEETINGURL:{}", escape_text(&c.join_url)),
+                    &format!(
+                        "X-MICROSOFT-SKYPETEAMSMEETINGURL:{}",
+                        escape_text(&c.join_url)
+                    ),
                 ));
             }
             if em.information.is_none() {
@@ -827,7 +853,9 @@ pub fn rewrite_calendar_object(
     let organizer = org_line
         .map(|l| eligibility::calendar_address(&l.value_lossy()).to_string())
         .unwrap_or_else(|| req.organizer.to_string());
-    let organizer_name = org_line.and_then(|l| l.param("CN")).filter(|s| !s.is_empty());
+    let organizer_name = org_line
+        .and_then(|l| l.param("CN"))
+        .filter(|s| !s.is_empty());
     let mut attendees: Vec<String> = Vec::new();
     for ev in &p.structure.events {
         for &i in &ev.props {
@@ -942,7 +970,11 @@ pub enum BodyRewrite {
 
 /// Is this a bare HTML body (rather than plain text)? Decided by content.
 pub fn looks_like_html(body: &str) -> bool {
-    let head: String = body.chars().take(4096).collect::<String>().to_ascii_lowercase();
+    let head: String = body
+        .chars()
+        .take(4096)
+        .collect::<String>()
+        .to_ascii_lowercase();
     ["<html", "<body", "<div", "<p ", "<p>", "<span", "<br"]
         .iter()
         .any(|t| head.contains(t))
@@ -953,7 +985,10 @@ pub fn looks_like_html(body: &str) -> bool {
 pub fn rewrite_body(body: &[u8], req: &RewriteRequest) -> Result<BodyRewrite, CalendarError> {
     validate_coordinates(req.coordinates)?;
     let text = std::str::from_utf8(body).map_err(|e| CalendarError::InvalidUtf8 {
-        line: 1 + body[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
+        line: 1 + body[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
         property: "body".into(),
     })?;
     let format = if looks_like_html(text) {
@@ -985,9 +1020,15 @@ mod tests {
 
     #[test]
     fn structure_reports_missing_end_and_bad_folds() {
-        let e = structure(&Document::parse(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\n")).unwrap_err();
+        let e = structure(&Document::parse(
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\n",
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("missing END:VEVENT"), "{e}");
-        let e = structure(&Document::parse(b"BEGIN:VCALENDAR\r\nSUMMARY:a\r\nbroken fold\r\nEND:VCALENDAR\r\n")).unwrap_err();
+        let e = structure(&Document::parse(
+            b"BEGIN:VCALENDAR\r\nSUMMARY:a\r\nbroken fold\r\nEND:VCALENDAR\r\n",
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("line 3"), "{e}");
         let e = structure(&Document::parse(b"BEGIN:VCALENDAR\r\nEND:VEVENT\r\n")).unwrap_err();
         assert!(e.to_string().contains("closes BEGIN:VCALENDAR"), "{e}");
@@ -1007,7 +1048,12 @@ mod tests {
         let v = "conf:sip:a\\;gruu\\;opaque=app:conf:focus:id:teams:2:0!19:meeting_OLD-thread.v2!x";
         let s = swap_thread(v, "19:meeting_OLD@thread.v2", "19:meeting_NEW@thread.v2").unwrap();
         assert!(s.contains("19:meeting_NEW-thread.v2"), "{s}");
-        let u = swap_thread("https://x/19_meeting_OLD@thread.v2/0", "19:meeting_OLD@thread.v2", "19:meeting_NEW@thread.v2").unwrap();
+        let u = swap_thread(
+            "https://x/19_meeting_OLD@thread.v2/0",
+            "19:meeting_OLD@thread.v2",
+            "19:meeting_NEW@thread.v2",
+        )
+        .unwrap();
         assert!(u.contains("19_meeting_NEW@thread.v2"));
         assert!(swap_thread("none", "19:a@thread.v2", "19:b@thread.v2").is_none());
     }

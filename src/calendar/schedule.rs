@@ -50,7 +50,11 @@ fn latest_utc(d: &RawDate) -> Option<(DateTime<Utc>, bool)> {
     if utc {
         return Some((Utc.from_utc_datetime(&naive), is_date));
     }
-    if let Some(tz) = d.tzid.as_deref().and_then(|t| t.trim_matches('"').parse::<chrono_tz::Tz>().ok()) {
+    if let Some(tz) = d
+        .tzid
+        .as_deref()
+        .and_then(|t| t.trim_matches('"').parse::<chrono_tz::Tz>().ok())
+    {
         if let Some(dt) = tz.from_local_datetime(&naive).latest() {
             return Some((dt.with_timezone(&Utc), is_date));
         }

@@ -63,7 +63,10 @@ fn bad(msg: impl std::fmt::Display) -> ExitCode {
 
 fn looks_like_calendar(bytes: &[u8]) -> bool {
     let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     b[start..].len() >= 6 && b[start..start + 6].eq_ignore_ascii_case(b"BEGIN:")
 }
 

@@ -44,7 +44,10 @@ pub enum SkipReason {
     /// The meeting's kind is not selected by `-SourceMeetingType`.
     KindNotSelected { kind: MeetingKind },
     /// `-TargetMeetingType Current` keeps the kind, but the new coordinates are of another kind.
-    KindMismatch { meeting: MeetingKind, coordinates: MeetingKind },
+    KindMismatch {
+        meeting: MeetingKind,
+        coordinates: MeetingKind,
+    },
     /// The calendar object holds no meeting (VEVENT).
     NoMeeting,
 }
@@ -259,8 +262,12 @@ mod tests {
             super::organizer_only(Some("MAILTO:AShaw@Contoso.com"), "ashaw@contoso.com"),
             Ok(())
         );
-        assert_eq!(super::organizer_only(Some("ashaw@contoso.com"), "mailto:ashaw@contoso.com"), Ok(()));
-        let e = super::organizer_only(Some("mailto:boss@contoso.com"), "ashaw@contoso.com").unwrap_err();
+        assert_eq!(
+            super::organizer_only(Some("ashaw@contoso.com"), "mailto:ashaw@contoso.com"),
+            Ok(())
+        );
+        let e = super::organizer_only(Some("mailto:boss@contoso.com"), "ashaw@contoso.com")
+            .unwrap_err();
         assert!(e.to_string().contains("boss@contoso.com"), "{e}");
         assert!(super::organizer_only(None, "ashaw@contoso.com").is_err());
     }
@@ -286,9 +293,18 @@ mod tests {
 
     #[test]
     fn not_cancelled() {
-        assert_eq!(super::not_cancelled(Some("CONFIRMED"), Some("REQUEST")), Ok(()));
-        assert_eq!(super::not_cancelled(Some("cancelled"), None), Err(SkipReason::Cancelled));
-        assert_eq!(super::not_cancelled(None, Some("CANCEL")), Err(SkipReason::Cancelled));
+        assert_eq!(
+            super::not_cancelled(Some("CONFIRMED"), Some("REQUEST")),
+            Ok(())
+        );
+        assert_eq!(
+            super::not_cancelled(Some("cancelled"), None),
+            Err(SkipReason::Cancelled)
+        );
+        assert_eq!(
+            super::not_cancelled(None, Some("CANCEL")),
+            Err(SkipReason::Cancelled)
+        );
         assert_eq!(super::not_cancelled(None, None), Ok(()));
     }
 
@@ -342,10 +358,16 @@ mod tests {
             text: "Join<...>\n+1 323-555-0166,,123456789# Los Angeles\nPhone conference ID: 123 456 789#"
                 .into(),
         };
-        assert!(super::already_up_to_date(&[same.clone()], &c));
-        assert_eq!(SkipReason::AlreadyUpToDate.to_string(), "already up to date");
+        assert!(super::already_up_to_date(std::slice::from_ref(&same), &c));
+        assert_eq!(
+            SkipReason::AlreadyUpToDate.to_string(),
+            "already up to date"
+        );
         let old_id = ExistingBlock {
-            text: same.text.replace("123 456 789", "999 456 789").replace("123456789", "1"),
+            text: same
+                .text
+                .replace("123 456 789", "999 456 789")
+                .replace("123456789", "1"),
             ..same.clone()
         };
         assert!(!super::already_up_to_date(&[same.clone(), old_id], &c));
@@ -366,7 +388,9 @@ mod tests {
             SkipReason::ConsumerTeamsMeeting,
             SkipReason::ChannelMeeting,
             SkipReason::NoMeeting,
-            SkipReason::KindNotSelected { kind: MeetingKind::Teams },
+            SkipReason::KindNotSelected {
+                kind: MeetingKind::Teams,
+            },
         ] {
             assert!(r.to_string().len() > 10, "{r:?}");
         }
