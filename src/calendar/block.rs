@@ -59,12 +59,9 @@ pub struct FoundBlock {
 impl FoundBlock {
     /// The dominant kind: Teams (business) beats consumer beats Skype when links are mixed.
     pub fn kind(&self) -> Option<LinkKind> {
-        for k in [LinkKind::Teams, LinkKind::TeamsConsumer, LinkKind::Skype] {
-            if self.links.iter().any(|l| l.kind == k) {
-                return Some(k);
-            }
-        }
-        None
+        [LinkKind::Teams, LinkKind::TeamsConsumer, LinkKind::Skype]
+            .into_iter()
+            .find(|&k| self.links.iter().any(|l| l.kind == k))
     }
 
     /// The canonical Teams `meetup-join` links (HTML entities already decoded).

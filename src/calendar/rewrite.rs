@@ -767,20 +767,16 @@ pub(crate) fn plan<'a>(
                         edits.delete(i);
                     }
                 }
-                "X-MICROSOFT-ONLINEMEETINGINTERNALLINK" | "X-MICROSOFT-CONFERENCETELURI" => {
-                    if converting || url_changed {
-                        edits.delete(i);
-                    }
+                "X-MICROSOFT-ONLINEMEETINGINTERNALLINK" | "X-MICROSOFT-CONFERENCETELURI"
+                    if converting || url_changed =>
+                {
+                    edits.delete(i)
                 }
                 n if n.starts_with("X-MICROSOFT-UC") && converting => edits.delete(i),
-                "X-MICROSOFT-ONLINEMEETINGINFORMATION" => {
-                    if converting {
-                        set(
-                            &mut edits,
-                            "{\"OnlineMeetingChannelId\":null,\"OnlineMeetingProvider\":3}",
-                        );
-                    }
-                }
+                "X-MICROSOFT-ONLINEMEETINGINFORMATION" if converting => set(
+                    &mut edits,
+                    "{\"OnlineMeetingChannelId\":null,\"OnlineMeetingProvider\":3}",
+                ),
                 "X-MICROSOFT-ONLINEMEETINGCONFLINK"
                 | "X-MICROSOFT-SKYPETEAMSPROPERTIES"
                 | "X-MICROSOFT-SCHEDULINGSERVICEUPDATEURL" => {

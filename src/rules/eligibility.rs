@@ -358,7 +358,7 @@ mod tests {
             text: "Join<...>\n+1 323-555-0166,,123456789# Los Angeles\nPhone conference ID: 123 456 789#"
                 .into(),
         };
-        assert!(super::already_up_to_date(&[same.clone()], &c));
+        assert!(super::already_up_to_date(std::slice::from_ref(&same), &c));
         assert_eq!(
             SkipReason::AlreadyUpToDate.to_string(),
             "already up to date"
