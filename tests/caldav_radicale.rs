@@ -57,6 +57,38 @@ fn fixture() -> Fixture {
         "Weekly sync",
     );
     server.put_ics("alice", "/alice/work/series.ics", series.as_bytes());
+    // A series with an override, both in one resource.
+    let override_year = Utc::now().year() + 1;
+    let with_override = event(
+        "series-2",
+        &format!("{last_year}0107T140000Z"),
+        &format!("{last_year}0107T150000Z"),
+        Some("FREQ=WEEKLY;BYDAY=WE"),
+        "Design review",
+    )
+    .replace(
+        "END:VEVENT\r\nEND:VCALENDAR",
+        &format!(
+            "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:series-2\r\nDTSTAMP:20240101T000000Z\r\n\
+             RECURRENCE-ID:{override_year}0106T140000Z\r\nDTSTART:{override_year}0106T160000Z\r\n\
+             DTEND:{override_year}0106T170000Z\r\nSUMMARY:Design review (moved)\r\n\
+             ORGANIZER:mailto:alice@contoso.com\r\nSEQUENCE:1\r\nEND:VEVENT\r\nEND:VCALENDAR"
+        ),
+    );
+    server.put_ics(
+        "alice",
+        "/alice/work/override.ics",
+        with_override.as_bytes(),
+    );
+    // A series that ended last year.
+    let ended = event(
+        "ended-1",
+        &format!("{last_year}0102T080000Z"),
+        &format!("{last_year}0102T083000Z"),
+        Some(&format!("FREQ=DAILY;UNTIL={last_year}0301T000000Z")),
+        "Ended standup",
+    );
+    server.put_ics("alice", "/alice/work/ended.ics", ended.as_bytes());
     let past = event(
         "past-1",
         "20200302T100000Z",
@@ -107,7 +139,11 @@ fn time_range_report_returns_continuing_series_and_future_but_not_past() {
     hrefs.sort();
     assert_eq!(
         hrefs,
-        vec!["/alice/work/future.ics", "/alice/work/series.ics"]
+        vec![
+            "/alice/work/future.ics",
+            "/alice/work/override.ics",
+            "/alice/work/series.ics"
+        ]
     );
     for o in &objects {
         let text = String::from_utf8_lossy(&o.data);
@@ -117,6 +153,10 @@ fn time_range_report_returns_continuing_series_and_future_but_not_past() {
             assert!(text.contains("RRULE:FREQ=WEEKLY"), "{text}");
             assert!(text.contains("UID:series-1"), "{text}");
         }
+        if o.href.ends_with("override.ics") {
+            assert_eq!(text.matches("BEGIN:VEVENT").count(), 2, "{text}");
+            assert!(text.contains("RECURRENCE-ID"), "{text}");
+        }
         assert!(o.etag.starts_with('"'), "{:?}", o.etag);
     }
     // The convenience method agrees.
@@ -124,7 +164,8 @@ fn time_range_report_returns_continuing_series_and_future_but_not_past() {
         .source
         .future_objects_of("alice@contoso.com", Utc::now())
         .expect("future objects");
-    assert_eq!(all.len(), 2);
+    let again: Vec<&str> = all.iter().map(|o| o.href.as_str()).collect();
+    assert_eq!(all.len(), 3, "{again:?}");
 }
 
 #[test]
@@ -229,7 +270,7 @@ fn stopped_server_is_transient_and_restart_recovers() {
         .source
         .list_future_objects(&cal, Utc::now())
         .expect("works again");
-    assert_eq!(objects.len(), 2);
+    assert_eq!(objects.len(), 3);
 }
 
 #[test]

@@ -249,6 +249,8 @@ pub struct SinkOptions {
     pub refuse_first: usize,
     /// Answer 550 to RCPT TO for these addresses.
     pub refuse_rcpt: Vec<String>,
+    /// Answer 452 to RCPT TO beyond this many recipients per transaction (0: no limit).
+    pub max_rcpt: usize,
     /// Require AUTH with this user and password.
     pub auth: Option<(String, String)>,
 }
@@ -294,6 +296,9 @@ impl SmtpSink {
                 .arg(options.refuse_first.to_string());
             for r in &options.refuse_rcpt {
                 cmd.arg("--refuse-rcpt").arg(r);
+            }
+            if options.max_rcpt > 0 {
+                cmd.arg("--max-rcpt").arg(options.max_rcpt.to_string());
             }
             if let Some((u, p)) = &options.auth {
                 cmd.arg("--auth").arg(format!("{u}:{p}"));
