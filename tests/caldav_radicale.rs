@@ -374,6 +374,40 @@ fn per_user_login_placeholder_and_home_template() {
     assert_eq!(cals[0].id, "/erin/cal/");
 }
 
+/// Reads one whole HTTP request (headers and Content-Length body), so that closing the socket
+/// afterwards cannot reset the connection under the response. Returns the request bytes.
+fn read_request(s: &mut std::net::TcpStream) -> Vec<u8> {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut req = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(end) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&req[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if req.len() >= end + 4 + len {
+                return req;
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return req,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Writes the response, then lets the client finish reading before the socket closes.
+fn answer(mut s: std::net::TcpStream, response: &[u8]) {
+    let _ = s.write_all(response);
+    let _ = s.flush();
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 1024];
+    while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+}
+
 /// A fake HTTP server answering every connection with `response` (after reading the request).
 fn fake_http(response: Vec<u8>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -381,11 +415,8 @@ fn fake_http(response: Vec<u8>) -> String {
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut s) = conn else { break };
-            let mut buf = [0u8; 8192];
-            let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-            let _ = s.read(&mut buf);
-            let _ = s.write_all(&response);
-            let _ = s.flush();
+            read_request(&mut s);
+            answer(s, &response);
         }
     });
     format!("http://127.0.0.1:{port}/")
@@ -518,15 +549,13 @@ fn put_without_etag_in_answer_refetches() {
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut s) = conn else { break };
-            let mut buf = vec![0u8; 65536];
-            let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-            let n = s.read(&mut buf).unwrap_or(0);
-            let response: &[u8] = if buf[..n].starts_with(b"PUT") {
+            let request = read_request(&mut s);
+            let response: &[u8] = if request.starts_with(b"PUT") {
                 b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
             } else {
                 b"HTTP/1.1 200 OK\r\nETag: \"server-changed\"\r\nContent-Length: 15\r\nConnection: close\r\n\r\nBEGIN:VCALENDAR"
             };
-            let _ = s.write_all(response);
+            answer(s, response);
         }
     });
     let source = fake_source(format!("http://127.0.0.1:{port}/"));

@@ -528,3 +528,28 @@ fn size_limit_is_respected_and_echoed_secrets_are_scrubbed() {
         "{shown}"
     );
 }
+
+#[test]
+fn sink_down_then_restarted_keeps_earlier_mail() {
+    let mut sink = SmtpSink::start(0);
+    let d = delivery(sink.port);
+    let to = recipients(&["a@fabrikam.com"]);
+    d.send("m-1@x", "o@contoso.com", &to, b"Subject: one\r\n\r\n1\r\n")
+        .expect("first");
+    sink.stop();
+    let err = d
+        .send("m-2@x", "o@contoso.com", &to, b"Subject: two\r\n\r\n2\r\n")
+        .expect_err("server down");
+    assert_eq!(err.kind, FailureKind::Transient, "{err}");
+    sink.restart(1);
+    let err = d
+        .send("m-2@x", "o@contoso.com", &to, b"Subject: two\r\n\r\n2\r\n")
+        .expect_err("refused once after restart");
+    assert_eq!(err.code, Some(451));
+    d.send("m-2@x", "o@contoso.com", &to, b"Subject: two\r\n\r\n2\r\n")
+        .expect("accepted");
+    let mail = sink.wait_for(2, Duration::from_secs(5));
+    assert_eq!(mail.len(), 2);
+    assert_eq!(mail[0].data, b"Subject: one\r\n\r\n1\r\n");
+    assert_eq!(mail[1].data, b"Subject: two\r\n\r\n2\r\n");
+}

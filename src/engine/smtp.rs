@@ -503,6 +503,8 @@ impl Session {
 
     /// Polite goodbye; the message is already accepted or already failed, so errors are moot.
     fn quit(&mut self) {
+        // Don't wait a full timeout for a goodbye from a server that already stopped talking.
+        let _ = self.writer.set_read_timeout(Some(Duration::from_secs(2)));
         if self.writer.write_all(b"QUIT\r\n").is_ok() {
             let _ = self.read_reply("QUIT");
         }

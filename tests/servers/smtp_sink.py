@@ -32,7 +32,8 @@ class Sink:
         self.maildir = maildir
         self.refuse_left = refuse_first
         self.refuse_rcpt = {a.lower() for a in refuse_rcpt}
-        self.count = 0
+        # Continue the numbering after a restart on the same directory.
+        self.count = sum(1 for f in os.listdir(maildir) if f.endswith(".json"))
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
