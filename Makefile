@@ -50,7 +50,7 @@ bench: build
 	@benches/run.sh
 
 demo: build
-	./target/release/mms demo
+	./target/release/mms --store "$$(mktemp -d)/mms.db" demo
 
 module: build
 	@echo "module packaging arrives with the PowerShell issue"
