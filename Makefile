@@ -8,9 +8,13 @@ PY := /usr/bin/python3
 CARGO ?= cargo
 SHARED ?= $(CURDIR)/../shared
 
-.PHONY: build release test test-rust test-c test-dotnet test-samples lint fmt bench demo module module-help torture clean
+.PHONY: deps build release test test-rust test-c test-dotnet test-samples lint fmt bench demo module module-help torture clean
 
-build:
+## deps: Debian packages the build and tests use (apt-get only when something is missing)
+deps:
+	@bash .ci/install-deps
+
+build: deps
 	$(CARGO) build --release
 
 release: build
@@ -18,7 +22,7 @@ release: build
 ## test: every suite (Rust unit + integration, header check, C host, .NET, shared samples)
 test: test-rust test-c test-dotnet test-samples
 
-test-rust:
+test-rust: deps
 	$(CARGO) test --release
 
 test-c: build

@@ -391,7 +391,10 @@ mod tests {
         for t in MigrationType::ALL {
             assert_eq!(t.as_str().parse::<MigrationType>(), Ok(*t));
         }
-        assert_eq!("sfb".parse::<SourceMeetingType>(), Ok(SourceMeetingType::SfB));
+        assert_eq!(
+            "sfb".parse::<SourceMeetingType>(),
+            Ok(SourceMeetingType::SfB)
+        );
     }
 
     #[test]
@@ -399,7 +402,10 @@ mod tests {
         let err = "Done".parse::<MigrationState>().unwrap_err();
         let text = err.to_string();
         assert!(text.contains("'Done'"), "{text}");
-        assert!(text.contains("Pending, InProgress, Failed, Succeeded"), "{text}");
+        assert!(
+            text.contains("Pending, InProgress, Failed, Succeeded"),
+            "{text}"
+        );
     }
 
     #[test]

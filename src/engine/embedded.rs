@@ -1,0 +1,196 @@
+//! The embedded (default) transports: calendars kept in the SQLite store, and an outbox that
+//! drops each update into the store's mail table instead of an SMTP server.
+//!
+//! Each opens its own connection to the store file (WAL: readers and the one writer at a time
+//! share it with the job store, the CLI and other workers).
+
+use super::delivery::{DeliveryError, DeliveryReport, InviteDelivery};
+use super::source::{CalendarObject, CalendarRef, CalendarSource, PutOutcome, SourceError};
+use crate::store::calendars;
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use std::path::Path;
+
+/// Opens a connection to the store file for the calendar and outbox tables. The schema must
+/// exist already: open an [`super::Engine`] on the same path first (it runs the migrations).
+pub fn open_connection(path: &Path) -> Result<Connection, String> {
+    let conn = Connection::open(path)
+        .map_err(|e| format!("cannot open the store {}: {e}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(|e| format!("cannot configure the store: {e}"))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+        .map_err(|e| format!("cannot configure the store: {e}"))?;
+    Ok(conn)
+}
+
+fn store_error(e: calendars::CalendarStoreError) -> SourceError {
+    // A locked or busy database clears by itself; anything else will not.
+    if e.0.contains("locked") || e.0.contains("busy") {
+        SourceError::transient(e.to_string())
+    } else {
+        SourceError::permanent(e.to_string())
+    }
+}
+
+/// Calendars kept in the SQLite store (`mms import` fills them).
+pub struct EmbeddedCalendarSource {
+    conn: Connection,
+}
+
+impl EmbeddedCalendarSource {
+    pub fn new(conn: Connection) -> Self {
+        EmbeddedCalendarSource { conn }
+    }
+
+    pub fn open(path: &Path) -> Result<Self, String> {
+        Ok(EmbeddedCalendarSource::new(open_connection(path)?))
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn to_object(o: calendars::StoredCalendarObject) -> CalendarObject {
+    CalendarObject {
+        href: o.href,
+        etag: calendars::etag_of(o.version),
+        data: o.data,
+    }
+}
+
+impl CalendarSource for EmbeddedCalendarSource {
+    fn calendars(&self, user: &str) -> Result<Vec<CalendarRef>, SourceError> {
+        Ok(calendars::calendars_of(&self.conn, user)
+            .map_err(store_error)?
+            .into_iter()
+            .map(|c| CalendarRef {
+                id: format!("{}/{c}", calendars::user_key(user)),
+                display_name: Some(c),
+            })
+            .collect())
+    }
+
+    /// Every object of the calendar: a superset of the future ones (the calendar layer decides
+    /// per object, with full recurrence evaluation).
+    fn list_future_objects(
+        &self,
+        calendar: &CalendarRef,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<CalendarObject>, SourceError> {
+        let (user, name) = calendar
+            .id
+            .rsplit_once('/')
+            .ok_or_else(|| SourceError::permanent(format!("bad calendar id {}", calendar.id)))?;
+        Ok(calendars::objects_of(&self.conn, user, name)
+            .map_err(store_error)?
+            .into_iter()
+            .map(to_object)
+            .collect())
+    }
+
+    fn get(&self, href: &str) -> Result<Option<CalendarObject>, SourceError> {
+        Ok(calendars::object(&self.conn, href)
+            .map_err(store_error)?
+            .map(to_object))
+    }
+
+    fn put(&self, href: &str, data: &[u8], if_match: &str) -> Result<PutOutcome, SourceError> {
+        let Ok(version) = if_match.trim_matches('"').parse::<i64>() else {
+            return Ok(PutOutcome::Conflict);
+        };
+        match calendars::put_object_if(&self.conn, href, data, version, Utc::now())
+            .map_err(store_error)?
+        {
+            Some(v) => Ok(PutOutcome::Stored {
+                etag: calendars::etag_of(v),
+            }),
+            None => Ok(PutOutcome::Conflict),
+        }
+    }
+}
+
+/// Delivery into the store's mail table: every attendee's copy, queryable by tests and
+/// `mms export`. Accepts every recipient.
+pub struct EmbeddedOutbox {
+    conn: Connection,
+}
+
+impl EmbeddedOutbox {
+    pub fn new(conn: Connection) -> Self {
+        EmbeddedOutbox { conn }
+    }
+
+    pub fn open(path: &Path) -> Result<Self, String> {
+        Ok(EmbeddedOutbox::new(open_connection(path)?))
+    }
+}
+
+impl InviteDelivery for EmbeddedOutbox {
+    fn send(
+        &self,
+        message_id: &str,
+        _envelope_from: &str,
+        recipients: &[String],
+        rfc822: &[u8],
+    ) -> Result<DeliveryReport, DeliveryError> {
+        if recipients.is_empty() {
+            return Err(DeliveryError::permanent("no recipients"));
+        }
+        calendars::deliver_mail(&self.conn, message_id, recipients, rfc822, Utc::now()).map_err(
+            |e| {
+                if e.0.contains("locked") || e.0.contains("busy") {
+                    DeliveryError::transient(e.to_string())
+                } else {
+                    DeliveryError::permanent(e.to_string())
+                }
+            },
+        )?;
+        Ok(DeliveryReport {
+            accepted: recipients.to_vec(),
+            rejected: Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source() -> EmbeddedCalendarSource {
+        let c = Connection::open_in_memory().unwrap();
+        for m in crate::store::schema::MIGRATIONS {
+            c.execute_batch(m.sql).unwrap();
+        }
+        EmbeddedCalendarSource::new(c)
+    }
+
+    #[test]
+    fn embedded_source_lists_gets_and_puts_with_if_match() {
+        let s = source();
+        let now = Utc::now();
+        calendars::import_object(
+            s.connection(),
+            "a@x.com",
+            "calendar",
+            "1.ics",
+            "u1",
+            b"one",
+            now,
+        )
+        .unwrap();
+        let cals = s.calendars("A@X.com").unwrap();
+        assert_eq!(cals.len(), 1);
+        let objs = s.list_future_objects(&cals[0], now).unwrap();
+        assert_eq!(objs.len(), 1);
+        let o = &objs[0];
+        let stored = s.put(&o.href, b"two", &o.etag).unwrap();
+        assert!(matches!(stored, PutOutcome::Stored { .. }));
+        assert_eq!(
+            s.put(&o.href, b"three", &o.etag).unwrap(),
+            PutOutcome::Conflict
+        );
+        assert_eq!(s.get(&o.href).unwrap().unwrap().data, b"two");
+        assert_eq!(s.get("nope").unwrap(), None);
+    }
+}

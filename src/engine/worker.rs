@@ -1,0 +1,643 @@
+//! The migration worker: claims due jobs, rewrites the organizer's future meetings one by one,
+//! stores each organizer copy back, sends one iMIP REQUEST per series to its attendees, and keeps
+//! the job's status current.
+//!
+//! Crash safety (a worker may be killed at any instant):
+//! - Per meeting, the outcome is committed to `job_meeting_progress` before the next meeting
+//!   starts; a resumed job (same CorrelationId: the lease expired and the job is re-claimed)
+//!   skips settled meetings and redoes the rest.
+//! - Each update has a deterministic Message-ID (UUIDv5 of CorrelationId, UID and the new
+//!   SEQUENCE) and is recorded with its exact bytes in `outbox` *before* the calendar write and
+//!   the send. Sent messages are marked sent after the delivery accepted them. The only window
+//!   for a duplicate is between acceptance and that mark: then the very same bytes go out again
+//!   (an exact re-send receivers deduplicate by Message-ID), never a second, distinct update.
+//! - A calendar object already rewritten before a crash carries the new coordinates; the
+//!   calendar layer answers "already up to date" (no second SEQUENCE step), and the worker sends
+//!   whatever recorded message for that UID is still unsent.
+//! - Two workers never process one user at once: the store's claim hands out at most one job
+//!   per user, under a lease that progress reports extend.
+
+use super::delivery::InviteDelivery;
+use super::source::{CalendarObject, CalendarSource, FailureKind, PutOutcome};
+use super::{Engine, EngineError};
+use crate::calendar::{
+    compose_imip, rewrite_calendar_object, RewriteOutcome, RewriteRequest, SkipReason,
+};
+use crate::model::{MeetingCoordinates, MigrationJob, User};
+use crate::store::calendars::{self, MeetingOutcome, MeetingProgress, OutboxMessage, OutboxState};
+use crate::store::{ClaimedJob, JobProgress};
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::fmt;
+use uuid::Uuid;
+
+/// Namespace of the deterministic Message-IDs.
+const MESSAGE_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6d6d732d_6d65_7373_6167_652d69643031);
+
+/// The Message-ID (without angle brackets) of the update a job sends for one meeting at one
+/// SEQUENCE: the same inputs always give the same id.
+pub fn message_id(job: Uuid, uid: &str, sequence: u32, organizer: &str) -> String {
+    let id = Uuid::new_v5(
+        &MESSAGE_ID_NAMESPACE,
+        format!("{job}\n{uid}\n{sequence}").as_bytes(),
+    );
+    let domain = organizer
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .filter(|d| !d.is_empty())
+        .unwrap_or("mms.invalid");
+    format!("{}@{}", id.simple(), domain)
+}
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Names this worker in leases (host and pid make a good one).
+    pub worker_id: String,
+    /// How long a claim lasts without a progress report.
+    pub lease: Duration,
+    /// The mailbox that sends on the organizer's behalf (ORGANIZER;SENT-BY, Sender:).
+    /// `None`: `meetingmigration@<organizer's domain>`.
+    pub sender: Option<String>,
+    /// Conditional writes tried per meeting before giving up on a calendar that keeps changing.
+    pub max_write_attempts: u32,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            worker_id: format!("mms-worker-{}", std::process::id()),
+            lease: Duration::minutes(5),
+            sender: None,
+            max_write_attempts: 5,
+        }
+    }
+}
+
+/// A failure that stops the worker itself (not one job): the store is unusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerError(pub String);
+
+impl fmt::Display for WorkerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WorkerError {}
+
+impl From<EngineError> for WorkerError {
+    fn from(e: EngineError) -> Self {
+        WorkerError(e.to_string())
+    }
+}
+
+impl From<calendars::CalendarStoreError> for WorkerError {
+    fn from(e: calendars::CalendarStoreError) -> Self {
+        WorkerError(e.to_string())
+    }
+}
+
+/// How one meeting went.
+#[derive(Debug, Clone)]
+struct MeetingResult {
+    uid: String,
+    outcome: MeetingOutcome,
+    reason: String,
+    invites: u32,
+    /// For failures: can a retry help?
+    kind: FailureKind,
+    /// Whether the meeting counts in TotalMeeting.
+    counted: bool,
+}
+
+impl MeetingResult {
+    fn failed(uid: &str, kind: FailureKind, reason: String) -> Self {
+        MeetingResult {
+            uid: uid.to_string(),
+            outcome: MeetingOutcome::Failed,
+            reason,
+            invites: 0,
+            kind,
+            counted: true,
+        }
+    }
+}
+
+/// Whether a skipped meeting is one of the organizer's future online meetings (and so counts in
+/// TotalMeeting): meetings that are past, someone else's, cancelled or have no online block are
+/// not the job's business and are not counted.
+fn counts_toward_total(reason: &SkipReason) -> bool {
+    !matches!(
+        reason,
+        SkipReason::NotFuture
+            | SkipReason::NotOrganizer { .. }
+            | SkipReason::Cancelled
+            | SkipReason::NoOnlineMeetingBlock
+            | SkipReason::NoMeeting
+    )
+}
+
+/// Progress events for a console (stderr) or a log.
+pub trait WorkerObserver {
+    fn job_started(&self, _job: &MigrationJob, _meetings: usize) {}
+    fn meeting_done(&self, _job: &MigrationJob, _uid: &str, _outcome: &str, _reason: &str) {}
+    fn job_finished(&self, _job: &MigrationJob) {}
+}
+
+/// Observes nothing.
+pub struct QuietObserver;
+impl WorkerObserver for QuietObserver {}
+
+/// The worker over one engine, one calendar source and one delivery.
+pub struct Worker<'a> {
+    engine: &'a Engine,
+    journal: Connection,
+    source: &'a dyn CalendarSource,
+    delivery: &'a dyn InviteDelivery,
+    config: WorkerConfig,
+    observer: &'a dyn WorkerObserver,
+}
+
+impl<'a> Worker<'a> {
+    /// `journal` is a connection to the store file (outbox and progress tables); see
+    /// [`super::embedded::open_connection`].
+    pub fn new(
+        engine: &'a Engine,
+        journal: Connection,
+        source: &'a dyn CalendarSource,
+        delivery: &'a dyn InviteDelivery,
+        config: WorkerConfig,
+    ) -> Self {
+        Worker {
+            engine,
+            journal,
+            source,
+            delivery,
+            config,
+            observer: &QuietObserver,
+        }
+    }
+
+    pub fn with_observer(mut self, observer: &'a dyn WorkerObserver) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Claims and processes one due job. `None` when nothing is due.
+    pub fn run_once(&mut self) -> Result<Option<MigrationJob>, WorkerError> {
+        let Some(claim) = self
+            .engine
+            .claim_next_job(&self.config.worker_id, self.config.lease)?
+        else {
+            return Ok(None);
+        };
+        self.process(claim).map(Some)
+    }
+
+    /// Processes due jobs until none is due; returns the jobs as they ended (or were
+    /// rescheduled).
+    pub fn run_until_idle(&mut self) -> Result<Vec<MigrationJob>, WorkerError> {
+        let mut done = Vec::new();
+        while let Some(job) = self.run_once()? {
+            done.push(job);
+        }
+        Ok(done)
+    }
+
+    fn sender_for(&self, organizer: &str) -> String {
+        match &self.config.sender {
+            Some(s) => s.clone(),
+            None => {
+                let domain = organizer.rsplit_once('@').map_or("mms.invalid", |(_, d)| d);
+                format!("meetingmigration@{domain}")
+            }
+        }
+    }
+
+    fn process(&mut self, mut claim: ClaimedJob) -> Result<MigrationJob, WorkerError> {
+        let job = claim.job.clone();
+        let job_key = job.correlation_id.to_string();
+        let user = match self.engine.user(&job.user_id.to_string()) {
+            Ok(u) => u,
+            Err(e) => {
+                let p = JobProgress {
+                    last_message: format!("cannot read the user {}: {e}", job.user_principal_name),
+                    ..JobProgress::default()
+                };
+                return Ok(self.engine.fail_job(&claim, &p, false)?);
+            }
+        };
+        let coordinates = match self.engine.meeting_coordinates(&user.object_id.to_string()) {
+            Ok(c) => c,
+            Err(e) => {
+                let p = JobProgress {
+                    last_message: format!("cannot derive the meeting coordinates: {e}"),
+                    ..JobProgress::default()
+                };
+                return Ok(self.engine.fail_job(&claim, &p, false)?);
+            }
+        };
+        let organizer = user.user_principal_name.clone();
+        let now = self.engine.now();
+        let objects = match self.source.future_objects_of(&organizer, now) {
+            Ok(o) => o,
+            Err(e) => {
+                let p = JobProgress {
+                    last_message: format!("cannot read the calendar of {organizer}: {e}"),
+                    ..self.progress_so_far(&job_key, 0)?
+                };
+                return Ok(self.engine.fail_job(&claim, &p, e.is_transient())?);
+            }
+        };
+        self.observer.job_started(&job, objects.len());
+
+        let settled: HashMap<String, MeetingProgress> =
+            calendars::progress_of(&self.journal, &job_key)?
+                .into_iter()
+                .map(|p| (p.href.clone(), p))
+                .collect();
+        let mut counted: HashMap<String, bool> = HashMap::new();
+        let mut transient_failure = false;
+        let mut remaining = objects.len();
+        for object in objects {
+            remaining -= 1;
+            if let Some(p) = settled.get(&object.href) {
+                if p.outcome != MeetingOutcome::Failed {
+                    continue;
+                }
+            }
+            let result = self.process_meeting(&job, &user, &coordinates, object.clone());
+            if result.outcome == MeetingOutcome::Failed && result.kind.is_transient() {
+                transient_failure = true;
+            }
+            counted.insert(object.href.clone(), result.counted);
+            let reason = if result.counted || result.outcome != MeetingOutcome::Skipped {
+                result.reason.clone()
+            } else {
+                // Not counted in TotalMeeting: keep the reason, mark it as out of scope.
+                format!("(not counted) {}", result.reason)
+            };
+            calendars::record_progress(
+                &self.journal,
+                &job_key,
+                &MeetingProgress {
+                    href: object.href.clone(),
+                    uid: result.uid.clone(),
+                    outcome: result.outcome,
+                    reason,
+                    invites: result.invites,
+                },
+                Utc::now(),
+            )?;
+            self.observer.meeting_done(
+                &job,
+                &result.uid,
+                result.outcome.as_str(),
+                &result.reason,
+            );
+            let progress = self.progress_so_far(&job_key, remaining)?;
+            match self
+                .engine
+                .record_progress(&claim, &progress, self.config.lease)
+            {
+                Ok(c) => claim = c,
+                // Another worker took the job over (our lease expired): stop, it carries on.
+                Err(EngineError::LeaseLost(m)) => return Err(WorkerError(m)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let progress = self.progress_so_far(&job_key, 0)?;
+        let ended = if transient_failure {
+            self.engine.fail_job(&claim, &progress, true)?
+        } else {
+            self.engine.complete_job(&claim, &progress)?
+        };
+        self.observer.job_finished(&ended);
+        Ok(ended)
+    }
+
+    /// The job's counters from its settled meetings (+ `unsettled` meetings still to do).
+    fn progress_so_far(&self, job_key: &str, unsettled: usize) -> Result<JobProgress, WorkerError> {
+        let rows = calendars::progress_of(&self.journal, job_key)?;
+        let mut p = JobProgress::default();
+        let mut first_failure: Option<String> = None;
+        for r in &rows {
+            let counted = !r.reason.starts_with("(not counted)");
+            match r.outcome {
+                MeetingOutcome::Rewritten => {
+                    p.succeeded_meeting += 1;
+                    p.invites_update += r.invites;
+                    p.total_meeting += 1;
+                }
+                MeetingOutcome::Failed => {
+                    p.failed_meeting += 1;
+                    p.total_meeting += 1;
+                    if first_failure.is_none() {
+                        first_failure = Some(r.reason.clone());
+                    }
+                }
+                MeetingOutcome::Skipped => {
+                    if counted {
+                        p.total_meeting += 1;
+                    }
+                }
+            }
+        }
+        p.total_meeting += unsettled as u32;
+        p.last_message = match first_failure {
+            Some(f) => f,
+            None if unsettled > 0 => format!("{} meeting(s) processed", rows.len()),
+            None => format!(
+                "{} meeting(s) updated, {} invite update(s) sent",
+                p.succeeded_meeting, p.invites_update
+            ),
+        };
+        Ok(p)
+    }
+
+    fn process_meeting(
+        &mut self,
+        job: &MigrationJob,
+        user: &User,
+        coordinates: &MeetingCoordinates,
+        object: CalendarObject,
+    ) -> MeetingResult {
+        let organizer = user.user_principal_name.as_str();
+        let sender = self.sender_for(organizer);
+        let label = |uid: &str| {
+            if uid.is_empty() {
+                "meeting".to_string()
+            } else {
+                format!("meeting {uid}")
+            }
+        };
+        let mut current = object;
+        let attempts = self.config.max_write_attempts.max(1);
+        for _ in 0..attempts {
+            let now = self.engine.now();
+            let req = RewriteRequest {
+                organizer,
+                organizer_object_id: Some(user.object_id),
+                organizer_sip_address: Some(user.sip_address.as_str()),
+                coordinates,
+                source: job.source_meeting_type,
+                target: job.target_meeting_type,
+                now,
+                sent_by: Some(sender.as_str()),
+            };
+            let outcome = match rewrite_calendar_object(&current.data, &req) {
+                Ok(o) => o,
+                Err(e) => {
+                    return MeetingResult::failed(
+                        "",
+                        FailureKind::Permanent,
+                        format!("{} ({}): {e}", label(""), current.href),
+                    )
+                }
+            };
+            let m = match outcome {
+                RewriteOutcome::Skipped(SkipReason::AlreadyUpToDate) => {
+                    return self.resume_already_rewritten(job, &current, &sender);
+                }
+                RewriteOutcome::Skipped(reason) => {
+                    return MeetingResult {
+                        uid: uid_of(&current.data),
+                        outcome: MeetingOutcome::Skipped,
+                        counted: counts_toward_total(&reason),
+                        reason: reason.to_string(),
+                        invites: 0,
+                        kind: FailureKind::Permanent,
+                    };
+                }
+                RewriteOutcome::Rewritten(m) => m,
+            };
+            let id = message_id(job.correlation_id, &m.uid, m.sequence, organizer);
+            let bytes = compose_imip(&m, organizer, Some(sender.as_str()), &id, now);
+            let record = OutboxMessage {
+                message_id: id.clone(),
+                job_id: job.correlation_id.to_string(),
+                uid: m.uid.clone(),
+                sequence: m.sequence,
+                sender: sender.clone(),
+                recipients: m.attendees.clone(),
+                data: bytes,
+                state: OutboxState::Queued,
+                attempts: 0,
+            };
+            if m.attendees.is_empty() {
+                // Nothing to send; the organizer copy is still updated.
+            } else if let Err(e) =
+                calendars::replace_queued_message(&mut self.journal, &record, Utc::now())
+            {
+                return MeetingResult::failed(&m.uid, FailureKind::Transient, e.to_string());
+            }
+            match self.source.put(&current.href, &m.organizer_copy, &current.etag) {
+                Ok(PutOutcome::Stored { .. }) => {
+                    if m.attendees.is_empty() {
+                        return MeetingResult {
+                            uid: m.uid,
+                            outcome: MeetingOutcome::Rewritten,
+                            reason: "updated (no attendees to notify)".into(),
+                            invites: 0,
+                            kind: FailureKind::Permanent,
+                            counted: true,
+                        };
+                    }
+                    return self.deliver_recorded(&m.uid, &id, &m.summary);
+                }
+                Ok(PutOutcome::Conflict) => match self.source.get(&current.href) {
+                    Ok(Some(fresh)) => current = fresh,
+                    Ok(None) => {
+                        let _ = calendars::discard_queued(&self.journal, &id);
+                        return MeetingResult {
+                            uid: m.uid,
+                            outcome: MeetingOutcome::Skipped,
+                            reason: "deleted from the calendar while being updated".into(),
+                            invites: 0,
+                            kind: FailureKind::Permanent,
+                            counted: false,
+                        };
+                    }
+                    Err(e) => {
+                        return MeetingResult::failed(
+                            &m.uid,
+                            e.kind,
+                            format!("meeting '{}': {e}", m.summary),
+                        )
+                    }
+                },
+                Err(e) => {
+                    return MeetingResult::failed(
+                        &m.uid,
+                        e.kind,
+                        format!("meeting '{}': cannot store the updated meeting: {e}", m.summary),
+                    )
+                }
+            }
+        }
+        MeetingResult::failed(
+            &uid_of(&current.data),
+            FailureKind::Transient,
+            format!(
+                "{}: the meeting kept changing while it was being updated ({attempts} attempts)",
+                label(&uid_of(&current.data))
+            ),
+        )
+    }
+
+    /// The object already carries the new coordinates. If this or an earlier run of a job wrote
+    /// it and then died before sending, the recorded update is still unsent: send exactly it.
+    fn resume_already_rewritten(
+        &mut self,
+        job: &MigrationJob,
+        object: &CalendarObject,
+        _sender: &str,
+    ) -> MeetingResult {
+        let uid = uid_of(&object.data);
+        let queued = match calendars::queued_for_uid(&self.journal, &uid) {
+            Ok(q) => q,
+            Err(e) => return MeetingResult::failed(&uid, FailureKind::Transient, e.to_string()),
+        };
+        if let Some(newest) = queued.first() {
+            // Older unsent ones were superseded by the newest write.
+            for old in &queued[1..] {
+                let _ = calendars::discard_queued(&self.journal, &old.message_id);
+            }
+            let id = newest.message_id.clone();
+            return self.deliver_recorded(&uid, &id, "");
+        }
+        let sent = calendars::messages_for(&self.journal, &job.correlation_id.to_string(), &uid)
+            .unwrap_or_default();
+        if sent.iter().any(|m| m.state == OutboxState::Sent) {
+            // Sent by this job before a crash that came before the progress commit.
+            return MeetingResult {
+                uid,
+                outcome: MeetingOutcome::Rewritten,
+                reason: "updated".into(),
+                invites: 1,
+                kind: FailureKind::Permanent,
+                counted: true,
+            };
+        }
+        MeetingResult {
+            uid,
+            outcome: MeetingOutcome::Skipped,
+            reason: SkipReason::AlreadyUpToDate.to_string(),
+            invites: 0,
+            kind: FailureKind::Permanent,
+            counted: true,
+        }
+    }
+
+    /// Sends a recorded message (exactly its recorded bytes) and marks it sent.
+    fn deliver_recorded(&mut self, uid: &str, message_id: &str, summary: &str) -> MeetingResult {
+        let what = if summary.is_empty() {
+            format!("meeting {uid}")
+        } else {
+            format!("meeting '{summary}'")
+        };
+        let msg = match calendars::messages_for_id(&self.journal, message_id) {
+            Ok(Some(m)) => m,
+            Ok(None) => {
+                return MeetingResult::failed(
+                    uid,
+                    FailureKind::Transient,
+                    format!("{what}: the recorded update {message_id} is missing"),
+                )
+            }
+            Err(e) => return MeetingResult::failed(uid, FailureKind::Transient, e.to_string()),
+        };
+        if msg.state == OutboxState::Queued {
+            if let Err(e) = calendars::note_attempt(&self.journal, message_id) {
+                return MeetingResult::failed(uid, FailureKind::Transient, e.to_string());
+            }
+            match self
+                .delivery
+                .send(message_id, &msg.sender, &msg.recipients, &msg.data)
+            {
+                Ok(report) => {
+                    if let Err(e) = calendars::mark_sent(&self.journal, message_id, Utc::now()) {
+                        return MeetingResult::failed(uid, FailureKind::Transient, e.to_string());
+                    }
+                    if !report.rejected.is_empty() {
+                        let who: Vec<String> = report
+                            .rejected
+                            .iter()
+                            .map(|r| format!("{} ({} {})", r.address, r.code, r.reply.trim()))
+                            .collect();
+                        return MeetingResult {
+                            uid: uid.to_string(),
+                            outcome: MeetingOutcome::Rewritten,
+                            reason: format!("{what}: updated; refused for {}", who.join(", ")),
+                            invites: 1,
+                            kind: FailureKind::Permanent,
+                            counted: true,
+                        };
+                    }
+                }
+                Err(e) => {
+                    return MeetingResult::failed(
+                        uid,
+                        e.kind,
+                        format!("{what}: the update could not be sent: {e}"),
+                    )
+                }
+            }
+        }
+        MeetingResult {
+            uid: uid.to_string(),
+            outcome: MeetingOutcome::Rewritten,
+            reason: "updated".into(),
+            invites: 1,
+            kind: FailureKind::Permanent,
+            counted: true,
+        }
+    }
+}
+
+/// The UID of a calendar object (first UID line), for messages; empty when absent.
+fn uid_of(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let l = line.trim_end_matches('\r');
+        if l.len() >= 4 && l[..4].eq_ignore_ascii_case("UID:") {
+            let mut v = l[4..].to_string();
+            while let Some(next) = lines.peek() {
+                if next.starts_with(' ') || next.starts_with('\t') {
+                    v.push_str(next.trim_end_matches('\r').get(1..).unwrap_or(""));
+                    lines.next();
+                } else {
+                    break;
+                }
+            }
+            return v;
+        }
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_deterministic_and_distinct_per_sequence() {
+        let job = Uuid::from_u128(7);
+        let a = message_id(job, "uid-1", 3, "ashaw@contoso.com");
+        assert_eq!(a, message_id(job, "uid-1", 3, "ashaw@contoso.com"));
+        assert_ne!(a, message_id(job, "uid-1", 4, "ashaw@contoso.com"));
+        assert_ne!(a, message_id(Uuid::from_u128(8), "uid-1", 3, "ashaw@contoso.com"));
+        assert!(a.ends_with("@contoso.com"));
+    }
+
+    #[test]
+    fn uid_of_unfolds() {
+        assert_eq!(
+            uid_of(b"BEGIN:VEVENT\r\nUID:0400\r\n 00AB\r\nEND:VEVENT\r\n"),
+            "040000AB"
+        );
+    }
+}

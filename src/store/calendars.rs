@@ -1,0 +1,539 @@
+//! The embedded calendars, the outbox journal and per-meeting job progress, in SQLite.
+//!
+//! Three things live here because the worker's crash safety needs them in one database:
+//! - `calendar_object`: each user's calendar objects (one row per UID, master plus overrides),
+//!   with a version number that serves as the entity tag for optimistic concurrency;
+//! - `outbox`: every update the worker composed, keyed by its deterministic Message-ID and
+//!   recorded *before* it is sent, so a restarted worker re-sends the exact same bytes instead
+//!   of composing a second, distinct update;
+//! - `delivered_mail`: the embedded mail drop (what the embedded delivery hands to attendees);
+//! - `job_meeting_progress`: one row per (job, meeting) once that meeting is settled, so a
+//!   restarted worker neither skips nor repeats a meeting.
+//!
+//! Plain functions over a `rusqlite::Connection`; every SQL statement binds its parameters.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::fmt;
+
+/// A store failure in the calendar tables.
+#[derive(Debug)]
+pub struct CalendarStoreError(pub String);
+
+impl fmt::Display for CalendarStoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "calendar store: {}", self.0)
+    }
+}
+
+impl std::error::Error for CalendarStoreError {}
+
+impl From<rusqlite::Error> for CalendarStoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        CalendarStoreError(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, CalendarStoreError>;
+
+fn now_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The key under which a user's calendars are stored: the address, lower-cased.
+pub fn user_key(address: &str) -> String {
+    address
+        .trim()
+        .trim_start_matches("mailto:")
+        .to_ascii_lowercase()
+}
+
+/// The entity tag of a stored version.
+pub fn etag_of(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// One stored calendar object.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredCalendarObject {
+    pub href: String,
+    pub user_key: String,
+    pub calendar: String,
+    pub uid: String,
+    pub version: i64,
+    pub data: Vec<u8>,
+}
+
+impl fmt::Debug for StoredCalendarObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredCalendarObject")
+            .field("href", &self.href)
+            .field("uid", &self.uid)
+            .field("version", &self.version)
+            .field("data_len", &self.data.len())
+            .finish()
+    }
+}
+
+fn row_to_object(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCalendarObject> {
+    Ok(StoredCalendarObject {
+        href: r.get(0)?,
+        user_key: r.get(1)?,
+        calendar: r.get(2)?,
+        uid: r.get(3)?,
+        version: r.get(4)?,
+        data: r.get(5)?,
+    })
+}
+
+const OBJECT_COLUMNS: &str = "href, user_key, calendar, uid, version, data";
+
+/// Inserts or replaces an object (import). The version grows so any reader's etag goes stale.
+pub fn import_object(
+    conn: &Connection,
+    user: &str,
+    calendar: &str,
+    file_name: &str,
+    uid: &str,
+    data: &[u8],
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let key = user_key(user);
+    let href = format!("{key}/{calendar}/{file_name}");
+    conn.execute(
+        "INSERT INTO calendar_object (href, user_key, calendar, uid, version, data, modified)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)
+         ON CONFLICT(href) DO UPDATE SET uid = excluded.uid, data = excluded.data,
+             version = calendar_object.version + 1, modified = excluded.modified",
+        params![href, key, calendar, uid, data, now_text(now)],
+    )?;
+    Ok(href)
+}
+
+/// The calendars (distinct collection names) of a user.
+pub fn calendars_of(conn: &Connection, user: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare(
+        "SELECT DISTINCT calendar FROM calendar_object WHERE user_key = ?1 ORDER BY calendar",
+    )?;
+    let rows = st.query_map(params![user_key(user)], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Every object of one calendar of a user, in href order.
+pub fn objects_of(
+    conn: &Connection,
+    user: &str,
+    calendar: &str,
+) -> Result<Vec<StoredCalendarObject>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE user_key = ?1 AND calendar = ?2 ORDER BY href"
+    ))?;
+    let rows = st.query_map(params![user_key(user), calendar], row_to_object)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Every object of every calendar of a user.
+pub fn all_objects_of(conn: &Connection, user: &str) -> Result<Vec<StoredCalendarObject>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE user_key = ?1 ORDER BY calendar, href"
+    ))?;
+    let rows = st.query_map(params![user_key(user)], row_to_object)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// One object by href.
+pub fn object(conn: &Connection, href: &str) -> Result<Option<StoredCalendarObject>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE href = ?1"),
+            params![href],
+            row_to_object,
+        )
+        .optional()?)
+}
+
+/// Conditional write: replaces the object only if its version is still `if_version`.
+/// Returns the new version, or `None` when the object changed or vanished meanwhile.
+pub fn put_object_if(
+    conn: &Connection,
+    href: &str,
+    data: &[u8],
+    if_version: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let changed = conn.execute(
+        "UPDATE calendar_object SET data = ?1, version = version + 1, modified = ?2
+         WHERE href = ?3 AND version = ?4",
+        params![data, now_text(now), href, if_version],
+    )?;
+    Ok(if changed == 1 {
+        Some(if_version + 1)
+    } else {
+        None
+    })
+}
+
+/// State of a recorded update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Recorded, not yet accepted by the delivery.
+    Queued,
+    /// The delivery accepted it.
+    Sent,
+}
+
+impl OutboxState {
+    fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Queued => "Queued",
+            OutboxState::Sent => "Sent",
+        }
+    }
+}
+
+/// One recorded update message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub message_id: String,
+    pub job_id: String,
+    pub uid: String,
+    pub sequence: u32,
+    pub sender: String,
+    pub recipients: Vec<String>,
+    pub data: Vec<u8>,
+    pub state: OutboxState,
+    pub attempts: u32,
+}
+
+impl fmt::Debug for OutboxMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutboxMessage")
+            .field("message_id", &self.message_id)
+            .field("uid", &self.uid)
+            .field("sequence", &self.sequence)
+            .field("recipients", &self.recipients.len())
+            .field("state", &self.state)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> {
+    let recipients: String = r.get(5)?;
+    let state: String = r.get(7)?;
+    Ok(OutboxMessage {
+        message_id: r.get(0)?,
+        job_id: r.get(1)?,
+        uid: r.get(2)?,
+        sequence: r.get(3)?,
+        sender: r.get(4)?,
+        recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+        data: r.get(6)?,
+        state: if state == "Sent" {
+            OutboxState::Sent
+        } else {
+            OutboxState::Queued
+        },
+        attempts: r.get(8)?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str =
+    "message_id, job_id, uid, sequence, sender, recipients, data, state, attempts";
+
+/// Records a composed update before it is sent. A message already recorded under the same
+/// Message-ID is kept as it is (its bytes are what must be re-sent), and `false` is returned.
+pub fn record_message(conn: &Connection, m: &OutboxMessage, now: DateTime<Utc>) -> Result<bool> {
+    let recipients =
+        serde_json::to_string(&m.recipients).map_err(|e| CalendarStoreError(e.to_string()))?;
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO outbox
+            (message_id, job_id, uid, sequence, sender, recipients, data, state, attempts, created)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
+        params![
+            m.message_id,
+            m.job_id,
+            m.uid,
+            m.sequence,
+            m.sender,
+            recipients,
+            m.data,
+            m.state.as_str(),
+            now_text(now)
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+/// Records a freshly composed update for (job, UID), discarding any earlier *unsent* message
+/// of that job for that UID: an unsent message whose calendar write never happened (the write
+/// hit a conflict, or the worker died before it) must not go out with stale content.
+/// A message already sent under the same Message-ID is kept. Returns whether `m` was stored.
+pub fn replace_queued_message(
+    conn: &mut Connection,
+    m: &OutboxMessage,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "DELETE FROM outbox WHERE job_id = ?1 AND uid = ?2 AND state = 'Queued'",
+        params![m.job_id, m.uid],
+    )?;
+    let stored = record_message(&tx, m, now)?;
+    tx.commit()?;
+    Ok(stored)
+}
+
+/// One recorded message by Message-ID.
+pub fn messages_for_id(conn: &Connection, message_id: &str) -> Result<Option<OutboxMessage>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE message_id = ?1"),
+            params![message_id],
+            row_to_message,
+        )
+        .optional()?)
+}
+
+/// Unsent messages for a UID from any job, newest sequence first.
+pub fn queued_for_uid(conn: &Connection, uid: &str) -> Result<Vec<OutboxMessage>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE uid = ?1 AND state = 'Queued' ORDER BY sequence DESC, created DESC"
+    ))?;
+    let rows = st.query_map(params![uid], row_to_message)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Deletes an unsent message (superseded by a newer one for the same meeting).
+pub fn discard_queued(conn: &Connection, message_id: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM outbox WHERE message_id = ?1 AND state = 'Queued'",
+        params![message_id],
+    )?;
+    Ok(())
+}
+
+/// The recorded messages of a job for one UID, oldest first.
+pub fn messages_for(conn: &Connection, job_id: &str, uid: &str) -> Result<Vec<OutboxMessage>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND uid = ?2 ORDER BY created, message_id"
+    ))?;
+    let rows = st.query_map(params![job_id, uid], row_to_message)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Every recorded message of a job that the delivery has not yet accepted.
+pub fn queued_messages(conn: &Connection, job_id: &str) -> Result<Vec<OutboxMessage>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND state = 'Queued' ORDER BY created, message_id"
+    ))?;
+    let rows = st.query_map(params![job_id], row_to_message)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Every recorded message, in recording order.
+pub fn all_messages(conn: &Connection) -> Result<Vec<OutboxMessage>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM outbox ORDER BY created, message_id"
+    ))?;
+    let rows = st.query_map([], row_to_message)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Counts a delivery attempt (before it is made: a crash after it still counts).
+pub fn note_attempt(conn: &Connection, message_id: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1 WHERE message_id = ?1",
+        params![message_id],
+    )?;
+    Ok(())
+}
+
+/// Marks a message accepted by the delivery.
+pub fn mark_sent(conn: &Connection, message_id: &str, now: DateTime<Utc>) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET state = 'Sent', sent = ?2 WHERE message_id = ?1",
+        params![message_id, now_text(now)],
+    )?;
+    Ok(())
+}
+
+/// Appends a message to the embedded mail drop.
+pub fn deliver_mail(
+    conn: &Connection,
+    message_id: &str,
+    recipients: &[String],
+    data: &[u8],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let recipients =
+        serde_json::to_string(recipients).map_err(|e| CalendarStoreError(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO delivered_mail (message_id, recipients, data, delivered) VALUES (?1, ?2, ?3, ?4)",
+        params![message_id, recipients, data, now_text(now)],
+    )?;
+    Ok(())
+}
+
+/// One message in the embedded mail drop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveredMail {
+    pub message_id: String,
+    pub recipients: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+/// Everything in the embedded mail drop, in delivery order (re-sends appear again).
+pub fn delivered_mail(conn: &Connection) -> Result<Vec<DeliveredMail>> {
+    let mut st =
+        conn.prepare("SELECT message_id, recipients, data FROM delivered_mail ORDER BY id")?;
+    let rows = st.query_map([], |r| {
+        let recipients: String = r.get(1)?;
+        Ok(DeliveredMail {
+            message_id: r.get(0)?,
+            recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+            data: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// How one meeting of a job was settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingOutcome {
+    Rewritten,
+    Skipped,
+    Failed,
+}
+
+impl MeetingOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingOutcome::Rewritten => "Rewritten",
+            MeetingOutcome::Skipped => "Skipped",
+            MeetingOutcome::Failed => "Failed",
+        }
+    }
+    fn parse(s: &str) -> MeetingOutcome {
+        match s {
+            "Rewritten" => MeetingOutcome::Rewritten,
+            "Skipped" => MeetingOutcome::Skipped,
+            _ => MeetingOutcome::Failed,
+        }
+    }
+}
+
+/// One settled meeting of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingProgress {
+    pub href: String,
+    pub uid: String,
+    pub outcome: MeetingOutcome,
+    pub reason: String,
+    pub invites: u32,
+}
+
+/// Records (or overwrites: a failed meeting is tried again on a retry) a meeting's outcome.
+pub fn record_progress(
+    conn: &Connection,
+    job_id: &str,
+    p: &MeetingProgress,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO job_meeting_progress (job_id, href, uid, outcome, reason, invites, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(job_id, href) DO UPDATE SET uid = excluded.uid, outcome = excluded.outcome,
+             reason = excluded.reason, invites = excluded.invites, updated = excluded.updated",
+        params![
+            job_id,
+            p.href,
+            p.uid,
+            p.outcome.as_str(),
+            p.reason,
+            p.invites,
+            now_text(now)
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every settled meeting of a job, in the order they were settled.
+pub fn progress_of(conn: &Connection, job_id: &str) -> Result<Vec<MeetingProgress>> {
+    let mut st = conn.prepare(
+        "SELECT href, uid, outcome, reason, invites FROM job_meeting_progress
+         WHERE job_id = ?1 ORDER BY updated, href",
+    )?;
+    let rows = st.query_map(params![job_id], |r| {
+        let outcome: String = r.get(2)?;
+        Ok(MeetingProgress {
+            href: r.get(0)?,
+            uid: r.get(1)?,
+            outcome: MeetingOutcome::parse(&outcome),
+            reason: r.get(3)?,
+            invites: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        for m in super::super::schema::MIGRATIONS {
+            c.execute_batch(m.sql).unwrap();
+        }
+        c
+    }
+
+    #[test]
+    fn conditional_put_refuses_a_stale_version() {
+        let c = db();
+        let now = Utc::now();
+        let href =
+            import_object(&c, "Ann@Contoso.com", "calendar", "a.ics", "u1", b"v1", now).unwrap();
+        assert_eq!(href, "ann@contoso.com/calendar/a.ics");
+        let o = object(&c, &href).unwrap().unwrap();
+        assert_eq!(
+            put_object_if(&c, &href, b"v2", o.version, now).unwrap(),
+            Some(o.version + 1)
+        );
+        assert_eq!(
+            put_object_if(&c, &href, b"v3", o.version, now).unwrap(),
+            None
+        );
+        assert_eq!(object(&c, &href).unwrap().unwrap().data, b"v2");
+        assert_eq!(
+            calendars_of(&c, "ann@contoso.com").unwrap(),
+            vec!["calendar"]
+        );
+    }
+
+    #[test]
+    fn a_recorded_message_is_never_replaced() {
+        let c = db();
+        let now = Utc::now();
+        let mut m = OutboxMessage {
+            message_id: "<a@x>".into(),
+            job_id: "j".into(),
+            uid: "u".into(),
+            sequence: 1,
+            sender: "s@x".into(),
+            recipients: vec!["b@x".into()],
+            data: b"first".to_vec(),
+            state: OutboxState::Queued,
+            attempts: 0,
+        };
+        assert!(record_message(&c, &m, now).unwrap());
+        m.data = b"second".to_vec();
+        assert!(!record_message(&c, &m, now).unwrap());
+        let stored = messages_for(&c, "j", "u").unwrap();
+        assert_eq!(stored[0].data, b"first");
+        assert_eq!(queued_messages(&c, "j").unwrap().len(), 1);
+        mark_sent(&c, "<a@x>", now).unwrap();
+        assert!(queued_messages(&c, "j").unwrap().is_empty());
+    }
+}

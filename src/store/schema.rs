@@ -1,0 +1,135 @@
+//! Versioned schema of the SQLite store.
+//!
+//! Each migration runs once, in order, inside one transaction together with its row in
+//! `schema_version`; `PRAGMA user_version` mirrors the highest applied version. To change the
+//! schema, APPEND a migration with the next version number — never edit one that has shipped.
+//! A store whose version is higher than the last one here was written by a newer `mms` and is
+//! refused rather than misread.
+
+/// One step of the schema.
+pub struct SchemaMigration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration, in version order.
+pub const MIGRATIONS: &[SchemaMigration] = &[
+    SchemaMigration {
+        version: 1,
+        name: "tenant settings, bridges, users, migration jobs",
+        sql: r#"
+CREATE TABLE tenant_settings (
+    name   TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+
+CREATE TABLE bridges (
+    id       TEXT PRIMARY KEY,
+    name_key TEXT NOT NULL UNIQUE,       -- lower-cased Name, for lookup by name
+    record   TEXT NOT NULL               -- model::Bridge as JSON
+);
+
+CREATE TABLE service_numbers (
+    number    TEXT PRIMARY KEY,          -- a number belongs to one bridge
+    bridge_id TEXT NOT NULL REFERENCES bridges(id) ON DELETE CASCADE
+);
+CREATE INDEX service_numbers_bridge ON service_numbers(bridge_id);
+
+CREATE TABLE users (
+    object_id        TEXT PRIMARY KEY,
+    upn_key          TEXT NOT NULL UNIQUE,   -- lower-cased UserPrincipalName
+    sip_key          TEXT NOT NULL UNIQUE,   -- lower-cased SipAddress without sip:
+    display_name_key TEXT NOT NULL,          -- lower-cased DisplayName (not unique)
+    bridge_id        TEXT REFERENCES bridges(id),
+    record           TEXT NOT NULL           -- model::User as JSON
+);
+CREATE INDEX users_display_name ON users(display_name_key);
+CREATE INDEX users_bridge ON users(bridge_id);
+
+CREATE TABLE migration_jobs (
+    correlation_id      TEXT PRIMARY KEY,
+    user_id             TEXT NOT NULL REFERENCES users(object_id),
+    user_principal_name TEXT NOT NULL,
+    state               TEXT NOT NULL
+        CHECK (state IN ('Pending', 'InProgress', 'Failed', 'Succeeded')),
+    migration_type      TEXT NOT NULL,
+    source_meeting_type TEXT NOT NULL,
+    target_meeting_type TEXT NOT NULL,
+    create_date         INTEGER NOT NULL,    -- microseconds since the Unix epoch, UTC
+    modified_date       INTEGER NOT NULL,
+    not_before          INTEGER NOT NULL,
+    retry_count         INTEGER NOT NULL DEFAULT 0,
+    total_meeting       INTEGER NOT NULL DEFAULT 0,
+    succeeded_meeting   INTEGER NOT NULL DEFAULT 0,
+    failed_meeting      INTEGER NOT NULL DEFAULT 0,
+    invites_update      INTEGER NOT NULL DEFAULT 0,
+    last_message        TEXT NOT NULL DEFAULT '',
+    lease_owner         TEXT,
+    lease_token         TEXT,
+    lease_expires       INTEGER
+);
+-- A user has at most one Pending job (later triggers merge into it) and one InProgress job
+-- (two workers never process one user at once).
+CREATE UNIQUE INDEX migration_jobs_one_pending ON migration_jobs(user_id) WHERE state = 'Pending';
+CREATE UNIQUE INDEX migration_jobs_one_in_progress ON migration_jobs(user_id) WHERE state = 'InProgress';
+CREATE INDEX migration_jobs_user ON migration_jobs(user_id, create_date);
+CREATE INDEX migration_jobs_state_user ON migration_jobs(state, user_id);
+CREATE INDEX migration_jobs_due ON migration_jobs(state, not_before, create_date);
+CREATE INDEX migration_jobs_lease ON migration_jobs(state, lease_expires);
+CREATE INDEX migration_jobs_created ON migration_jobs(create_date);
+CREATE INDEX migration_jobs_modified ON migration_jobs(modified_date);
+CREATE INDEX migration_jobs_type ON migration_jobs(migration_type, create_date);
+"#,
+    },
+    // Next: the worker's calendar objects and outbox go here as versions 2, 3, ...
+    SchemaMigration {
+        version: 2,
+        name: "embedded calendars, outbox journal, embedded mail drop, per-meeting job progress",
+        sql: r#"
+CREATE TABLE calendar_object (
+    href      TEXT PRIMARY KEY,
+    user_key  TEXT NOT NULL,
+    calendar  TEXT NOT NULL,
+    uid       TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    data      BLOB NOT NULL,
+    modified  TEXT NOT NULL
+);
+CREATE INDEX calendar_object_by_user ON calendar_object(user_key, calendar, href);
+CREATE TABLE outbox (
+    message_id TEXT PRIMARY KEY,
+    job_id     TEXT NOT NULL,
+    uid        TEXT NOT NULL,
+    sequence   INTEGER NOT NULL,
+    sender     TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    data       BLOB NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('Queued', 'Sent')),
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    created    TEXT NOT NULL,
+    sent       TEXT
+);
+CREATE INDEX outbox_by_job ON outbox(job_id, state);
+CREATE INDEX outbox_by_uid ON outbox(uid, sequence);
+CREATE TABLE delivered_mail (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    data       BLOB NOT NULL,
+    delivered  TEXT NOT NULL
+);
+CREATE INDEX delivered_mail_by_message ON delivered_mail(message_id);
+CREATE TABLE job_meeting_progress (
+    job_id   TEXT NOT NULL,
+    href     TEXT NOT NULL,
+    uid      TEXT NOT NULL,
+    outcome  TEXT NOT NULL CHECK (outcome IN ('Rewritten', 'Skipped', 'Failed')),
+    reason   TEXT NOT NULL,
+    invites  INTEGER NOT NULL,
+    updated  TEXT NOT NULL,
+    PRIMARY KEY (job_id, href)
+);
+"#,
+    },
+];

@@ -1,0 +1,811 @@
+//! SQLite store: schema, lifecycle, merge, leases, retry, purge, every query, identity resolution.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use mms::model::*;
+use mms::store::{
+    ChangeSet, JobFilter, JobProgress, JobRequest, MigrationStore, SqliteStore, StoreError,
+};
+use uuid::Uuid;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 10, 1, 9, 0, 0).unwrap()
+}
+
+fn user(n: u128, upn: &str, display: &str) -> User {
+    User {
+        object_id: Uuid::from_u128(n),
+        user_principal_name: upn.into(),
+        sip_address: upn.into(),
+        display_name: display.into(),
+        mailbox_location: MailboxLocation::ExchangeOnline,
+        homing: Homing::Online,
+        audio_conferencing_licensed: true,
+        audio_conferencing_enabled: true,
+        provider: AudioConferencingProvider::Microsoft,
+        conference_id: "291633251".into(),
+        bridge_id: None,
+        service_number: None,
+        toll_free_service_number: None,
+        meeting_kind: MeetingKind::Teams,
+        teams_upgrade_policy: None,
+    }
+}
+
+fn request(u: &User, t: MigrationType, at: DateTime<Utc>) -> JobRequest {
+    JobRequest {
+        user_id: u.object_id,
+        migration_type: t,
+        source: SourceMeetingType::All,
+        target: TargetMeetingType::Current,
+        not_before: at,
+    }
+}
+
+/// The merge rule used in tests: keep the pending job, take the earlier due time.
+fn keep_pending(p: &MigrationJob, r: &JobRequest) -> JobRequest {
+    JobRequest {
+        user_id: p.user_id,
+        migration_type: p.migration_type,
+        source: p.source_meeting_type,
+        target: p.target_meeting_type,
+        not_before: p.not_before.min(r.not_before),
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    store: SqliteStore,
+    ashaw: User,
+    ben: User,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mms.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let ashaw = user(1, "ashaw@contoso.com", "Amy Shaw");
+    let ben = user(2, "ben@contoso.com", "Ben Miller");
+    store
+        .commit(
+            &ChangeSet {
+                users: vec![ashaw.clone(), ben.clone()],
+                ..Default::default()
+            },
+            &keep_pending,
+            t0(),
+        )
+        .unwrap();
+    Fixture {
+        _dir: dir,
+        path,
+        store,
+        ashaw,
+        ben,
+    }
+}
+
+fn enqueue(f: &mut Fixture, u: &User, t: MigrationType, now: DateTime<Utc>) -> MigrationJob {
+    let out = f
+        .store
+        .commit(
+            &ChangeSet {
+                jobs: vec![request(u, t, now)],
+                ..Default::default()
+            },
+            &keep_pending,
+            now,
+        )
+        .unwrap();
+    out[0].job.clone()
+}
+
+fn progress(msg: &str) -> JobProgress {
+    JobProgress {
+        total_meeting: 3,
+        succeeded_meeting: 2,
+        failed_meeting: 1,
+        invites_update: 7,
+        last_message: msg.into(),
+    }
+}
+
+#[test]
+fn store_file_is_private_wal_with_foreign_keys_and_versioned_schema() {
+    let mut f = fixture();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&f.path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let conn = f.store.connection();
+    let jm: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(jm, "wal");
+    let fk: i64 = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1);
+    let newest = mms::store::schema::MIGRATIONS.last().unwrap().version;
+    assert_eq!(f.store.schema_version().unwrap(), newest);
+    drop(f.store);
+    // Re-opening applies nothing twice.
+    let mut again = SqliteStore::open(&f.path).unwrap();
+    let rows: i64 = again
+        .connection()
+        .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows as usize, mms::store::schema::MIGRATIONS.len());
+}
+
+#[test]
+fn store_written_by_newer_program_is_refused() {
+    let f = fixture();
+    drop(f.store);
+    let conn = rusqlite::Connection::open(&f.path).unwrap();
+    conn.execute(
+        "INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 'x')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&f.path).err().expect("refused");
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn every_query_has_an_index() {
+    let mut f = fixture();
+    let conn = f.store.connection();
+    for sql in [
+        "SELECT * FROM migration_jobs WHERE user_id = 'x' AND state = 'Pending'",
+        "SELECT * FROM migration_jobs WHERE state = 'Pending' AND not_before <= 5",
+        "SELECT * FROM migration_jobs WHERE state = 'InProgress' AND lease_expires <= 5",
+        "SELECT * FROM migration_jobs WHERE migration_type = 'AllToTeams'",
+        "SELECT * FROM migration_jobs WHERE modified_date >= 5",
+        "SELECT * FROM migration_jobs WHERE create_date <= 5",
+        "SELECT * FROM users WHERE display_name_key = 'x'",
+        "SELECT * FROM users WHERE bridge_id = 'x'",
+    ] {
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let text = plan.join(" | ");
+        assert!(
+            text.contains("USING INDEX") || text.contains("USING COVERING INDEX"),
+            "{sql}: {text}"
+        );
+    }
+}
+
+#[test]
+fn settings_default_until_set_and_round_trip() {
+    let mut f = fixture();
+    assert_eq!(
+        f.store.tenant_migration_configuration().unwrap(),
+        TenantMigrationConfiguration::default()
+    );
+    let c = TenantMigrationConfiguration {
+        meeting_migration_enabled: false,
+        ..Default::default()
+    };
+    f.store.put_tenant_migration_configuration(&c).unwrap();
+    assert_eq!(f.store.tenant_migration_configuration().unwrap(), c);
+    let mut d = f.store.dial_in_settings().unwrap();
+    d.pin_length = 9;
+    d.automatically_migrate_user_meetings = false;
+    f.store.put_dial_in_settings(&d).unwrap();
+    assert_eq!(f.store.dial_in_settings().unwrap(), d);
+}
+
+#[test]
+fn job_lifecycle_pending_in_progress_succeeded() {
+    let mut f = fixture();
+    let ashaw = f.ashaw.clone();
+    let job = enqueue(&mut f, &ashaw, MigrationType::TeamsToTeams, t0());
+    assert_eq!(job.state, MigrationState::Pending);
+    assert_eq!(job.user_principal_name, "ashaw@contoso.com");
+    assert_eq!(job.user_id, ashaw.object_id);
+    assert_eq!(job.retry_count, 0);
+    assert_eq!(job.create_date, t0());
+
+    let later = t0() + Duration::minutes(1);
+    let claim = f
+        .store
+        .claim_next_job("w1", later, Duration::minutes(5))
+        .unwrap()
+        .expect("due job");
+    assert_eq!(claim.job.correlation_id, job.correlation_id);
+    assert_eq!(claim.job.state, MigrationState::InProgress);
+    assert_eq!(claim.job.modified_date, later);
+
+    let claim = f
+        .store
+        .record_progress(&claim, &progress("one failed"), later, Duration::minutes(5))
+        .unwrap();
+    assert_eq!(claim.job.total_meeting, 3);
+    assert_eq!(claim.job.invites_update, 7);
+    assert_eq!(claim.job.last_message, "one failed");
+
+    let done = f
+        .store
+        .finish_job(&claim, MigrationState::Succeeded, &progress(""), later)
+        .unwrap();
+    assert_eq!(done.state, MigrationState::Succeeded);
+    assert_eq!(done.succeeded_meeting, 2);
+    assert_eq!(f.store.job(job.correlation_id).unwrap().unwrap(), done);
+    // The lease is gone: a late write is refused.
+    let err = f
+        .store
+        .record_progress(&claim, &progress(""), later, Duration::minutes(5))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::LeaseLost(_)), "{err:?}");
+    assert!(f
+        .store
+        .finish_job(&claim, MigrationState::Pending, &progress(""), later)
+        .is_err());
+}
+
+#[test]
+fn job_lifecycle_failed() {
+    let mut f = fixture();
+    let ashaw = f.ashaw.clone();
+    enqueue(&mut f, &ashaw, MigrationType::TeamsToTeams, t0());
+    let claim = f
+        .store
+        .claim_next_job("w1", t0(), Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    let done = f
+        .store
+        .finish_job(
+            &claim,
+            MigrationState::Failed,
+            &progress("mailbox not found"),
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(done.state, MigrationState::Failed);
+    assert_eq!(done.last_message, "mailbox not found");
+}
+
+#[test]
+fn second_trigger_merges_into_pending_job() {
+    let mut f = fixture();
+    let ashaw = f.ashaw.clone();
+    let first = enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    let out = f
+        .store
+        .commit(
+            &ChangeSet {
+                jobs: vec![request(
+                    &ashaw,
+                    MigrationType::AllToTeams,
+                    t0() + Duration::hours(1),
+                )],
+                ..Default::default()
+            },
+            &|_, r| r.clone(),
+            t0() + Duration::hours(1),
+        )
+        .unwrap();
+    assert!(out[0].merged);
+    assert_eq!(out[0].job.correlation_id, first.correlation_id);
+    assert_eq!(out[0].job.migration_type, MigrationType::AllToTeams);
+    assert_eq!(f.store.jobs(&JobFilter::default()).unwrap().len(), 1);
+}
+
+#[test]
+fn trigger_during_in_progress_queues_one_new_pending_job() {
+    let mut f = fixture();
+    let ashaw = f.ashaw.clone();
+    let first = enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    let claim = f
+        .store
+        .claim_next_job("w1", t0(), Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    let second = enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    assert_ne!(second.correlation_id, first.correlation_id);
+    let third = enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    assert_eq!(third.correlation_id, second.correlation_id, "merged");
+    // The user's second job waits while the first is in progress.
+    assert!(f
+        .store
+        .claim_next_job("w2", t0(), Duration::minutes(5))
+        .unwrap()
+        .is_none());
+    f.store
+        .finish_job(&claim, MigrationState::Succeeded, &progress(""), t0())
+        .unwrap();
+    let next = f
+        .store
+        .claim_next_job("w2", t0(), Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.job.correlation_id, second.correlation_id);
+}
+
+#[test]
+fn claim_respects_not_before_and_order() {
+    let mut f = fixture();
+    let (ashaw, ben) = (f.ashaw.clone(), f.ben.clone());
+    let a = enqueue(
+        &mut f,
+        &ashaw,
+        MigrationType::ToSameType,
+        t0() + Duration::minutes(90),
+    );
+    let b = enqueue(&mut f, &ben, MigrationType::ToSameType, t0());
+    let c1 = f
+        .store
+        .claim_next_job("w", t0(), Duration::hours(2))
+        .unwrap()
+        .unwrap();
+    assert_eq!(c1.job.correlation_id, b.correlation_id);
+    assert!(f
+        .store
+        .claim_next_job("w", t0(), Duration::minutes(5))
+        .unwrap()
+        .is_none());
+    let c2 = f
+        .store
+        .claim_next_job("w", t0() + Duration::minutes(90), Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    assert_eq!(c2.job.correlation_id, a.correlation_id);
+}
+
+#[test]
+fn expired_lease_is_reclaimed_and_the_old_worker_is_fenced_off() {
+    let mut f = fixture();
+    let ashaw = f.ashaw.clone();
+    enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    let old = f
+        .store
+        .claim_next_job("w1", t0(), Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    // Still leased: nobody else gets it.
+    assert!(f
+        .store
+        .claim_next_job("w2", t0() + Duration::minutes(4), Duration::minutes(5))
+        .unwrap()
+        .is_none());
+    let new = f
+        .store
+        .claim_next_job("w2", t0() + Duration::minutes(6), Duration::minutes(5))
+        .unwrap()
+        .expect("expired lease reclaimed");
+    assert_eq!(new.job.correlation_id, old.job.correlation_id);
+    assert_ne!(new.lease_token, old.lease_token);
+    let err = f
+        .store
+        .finish_job(&old, MigrationState::Succeeded, &progress(""), t0())
+        .unwrap_err();
+    assert!(matches!(err, StoreError::LeaseLost(_)));
+    f.store
+        .finish_job(&new, MigrationState::Succeeded, &progress(""), t0())
+        .unwrap();
+}
+
+#[test]
+fn two_store_connections_never_claim_the_same_user() {
+    let mut f = fixture();
+    let (ashaw, ben) = (f.ashaw.clone(), f.ben.clone());
+    enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    enqueue(&mut f, &ben, MigrationType::ToSameType, t0());
+    let path = f.path.clone();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut s = SqliteStore::open(&path).unwrap();
+                s.claim_next_job(&format!("w{i}"), t0(), Duration::minutes(5))
+                    .unwrap()
+                    .map(|c| c.job.user_id)
+            })
+        })
+        .collect();
+    let mut claimed: Vec<Uuid> = handles
+        .into_iter()
+        .filter_map(|h| h.join().unwrap())
+        .collect();
+    claimed.sort();
+    assert_eq!(claimed, vec![ashaw.object_id, ben.object_id]);
+}
+
+#[test]
+fn reschedule_puts_job_back_with_retry_count_and_due_time() {
+    let mut f = fixture();
+    let ashaw = f.ashaw.clone();
+    enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    let claim = f
+        .store
+        .claim_next_job("w", t0(), Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    let at = t0() + Duration::minutes(5);
+    let job = f
+        .store
+        .reschedule_job(&claim, &progress("CalDAV server returned 503"), at, t0())
+        .unwrap();
+    assert_eq!(job.state, MigrationState::Pending);
+    assert_eq!(job.retry_count, 1);
+    assert_eq!(job.not_before, at);
+    assert_eq!(job.last_message, "CalDAV server returned 503");
+    assert!(f
+        .store
+        .claim_next_job("w", t0() + Duration::minutes(4), Duration::minutes(5))
+        .unwrap()
+        .is_none());
+    assert!(f
+        .store
+        .claim_next_job("w", at, Duration::minutes(5))
+        .unwrap()
+        .is_some());
+}
+
+#[test]
+fn reschedule_hands_retry_to_a_job_queued_meanwhile() {
+    let mut f = fixture();
+    let ashaw = f.ashaw.clone();
+    enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    let claim = f
+        .store
+        .claim_next_job("w", t0(), Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    let queued = enqueue(
+        &mut f,
+        &ashaw,
+        MigrationType::ToSameType,
+        t0() + Duration::hours(2),
+    );
+    let at = t0() + Duration::minutes(5);
+    let job = f
+        .store
+        .reschedule_job(&claim, &progress("timeout"), at, t0())
+        .unwrap();
+    assert_eq!(job.state, MigrationState::Failed);
+    assert!(job
+        .last_message
+        .contains(&queued.correlation_id.to_string()));
+    assert_eq!(
+        f.store
+            .job(queued.correlation_id)
+            .unwrap()
+            .unwrap()
+            .not_before,
+        at
+    );
+}
+
+#[test]
+fn purge_removes_finished_records_older_than_cutoff_only() {
+    let mut f = fixture();
+    let (ashaw, ben) = (f.ashaw.clone(), f.ben.clone());
+    let old = t0() - Duration::days(151);
+    enqueue(&mut f, &ashaw, MigrationType::ToSameType, old);
+    let c = f
+        .store
+        .claim_next_job("w", old, Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    f.store
+        .finish_job(&c, MigrationState::Succeeded, &progress(""), old)
+        .unwrap();
+    // An old Pending job is kept: purging it would lose work.
+    let pending = enqueue(&mut f, &ben, MigrationType::ToSameType, old);
+    let recent = enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    let n = f
+        .store
+        .purge_finished_before(t0() - Duration::days(150))
+        .unwrap();
+    assert_eq!(n, 1);
+    let left: Vec<Uuid> = f
+        .store
+        .jobs(&JobFilter::default())
+        .unwrap()
+        .iter()
+        .map(|j| j.correlation_id)
+        .collect();
+    assert_eq!(left, vec![pending.correlation_id, recent.correlation_id]);
+}
+
+#[test]
+fn queries_by_user_state_type_and_time_range() {
+    let mut f = fixture();
+    let (ashaw, ben) = (f.ashaw.clone(), f.ben.clone());
+    let a = enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    let c = f
+        .store
+        .claim_next_job("w", t0(), Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    f.store
+        .finish_job(
+            &c,
+            MigrationState::Succeeded,
+            &progress(""),
+            t0() + Duration::days(1),
+        )
+        .unwrap();
+    let b = enqueue(
+        &mut f,
+        &ben,
+        MigrationType::AllToTeams,
+        t0() + Duration::days(10),
+    );
+    let ids =
+        |jobs: Vec<MigrationJob>| -> Vec<Uuid> { jobs.iter().map(|j| j.correlation_id).collect() };
+    let q = |f: &mut Fixture, filter: JobFilter| ids(f.store.jobs(&filter).unwrap());
+    assert_eq!(
+        q(&mut f, JobFilter::default()),
+        vec![a.correlation_id, b.correlation_id]
+    );
+    assert_eq!(
+        q(
+            &mut f,
+            JobFilter {
+                user_id: Some(ben.object_id),
+                ..Default::default()
+            }
+        ),
+        vec![b.correlation_id]
+    );
+    assert_eq!(
+        q(
+            &mut f,
+            JobFilter {
+                state: Some(MigrationState::Succeeded),
+                ..Default::default()
+            }
+        ),
+        vec![a.correlation_id]
+    );
+    assert_eq!(
+        q(
+            &mut f,
+            JobFilter {
+                migration_type: Some(MigrationType::AllToTeams),
+                ..Default::default()
+            }
+        ),
+        vec![b.correlation_id]
+    );
+    // A window in the first week sees a (created t0, finished t0+1d), not b (created t0+10d).
+    assert_eq!(
+        q(
+            &mut f,
+            JobFilter {
+                start_time: Some(t0() - Duration::days(1)),
+                end_time: Some(t0() + Duration::days(7)),
+                ..Default::default()
+            }
+        ),
+        vec![a.correlation_id]
+    );
+    // A window after a finished sees only b.
+    assert_eq!(
+        q(
+            &mut f,
+            JobFilter {
+                start_time: Some(t0() + Duration::days(2)),
+                ..Default::default()
+            }
+        ),
+        vec![b.correlation_id]
+    );
+    assert!(q(
+        &mut f,
+        JobFilter {
+            end_time: Some(t0() - Duration::days(1)),
+            ..Default::default()
+        }
+    )
+    .is_empty());
+}
+
+#[test]
+fn summary_always_lists_all_four_states() {
+    let mut f = fixture();
+    let s = f.store.summary().unwrap();
+    assert_eq!(
+        s.iter().map(|r| r.state).collect::<Vec<_>>(),
+        MigrationState::ALL.to_vec()
+    );
+    assert!(s.iter().all(|r| r.user_count == 0));
+    let (ashaw, ben) = (f.ashaw.clone(), f.ben.clone());
+    enqueue(&mut f, &ashaw, MigrationType::ToSameType, t0());
+    enqueue(
+        &mut f,
+        &ben,
+        MigrationType::ToSameType,
+        t0() + Duration::days(1),
+    );
+    f.store
+        .claim_next_job("w", t0(), Duration::minutes(5))
+        .unwrap()
+        .unwrap();
+    let s = f.store.summary().unwrap();
+    let count = |st: MigrationState| s.iter().find(|r| r.state == st).unwrap().user_count;
+    assert_eq!(count(MigrationState::Pending), 1);
+    assert_eq!(count(MigrationState::InProgress), 1);
+    assert_eq!(count(MigrationState::Failed), 0);
+    assert_eq!(count(MigrationState::Succeeded), 0);
+}
+
+#[test]
+fn identity_resolves_by_upn_sip_object_id_and_display_name() {
+    let mut f = fixture();
+    let mut sip = f.ashaw.clone();
+    sip.sip_address = "amy.shaw@contoso.com".into();
+    f.store
+        .commit(
+            &ChangeSet {
+                users: vec![sip],
+                ..Default::default()
+            },
+            &keep_pending,
+            t0(),
+        )
+        .unwrap();
+    let id = f.ashaw.object_id;
+    for identity in [
+        "ashaw@contoso.com",
+        "ASHAW@Contoso.com",
+        "amy.shaw@contoso.com",
+        "sip:amy.shaw@contoso.com",
+        "SIP:Amy.Shaw@CONTOSO.com",
+        &id.to_string(),
+        "Amy Shaw",
+        "  amy shaw ",
+    ] {
+        let u = f.store.resolve_user(identity).unwrap();
+        assert_eq!(u.object_id, id, "{identity}");
+    }
+    let err = f.store.resolve_user("nobody@contoso.com").unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)));
+    assert!(err.to_string().contains("nobody@contoso.com"));
+    let err = f
+        .store
+        .resolve_user(&Uuid::from_u128(99).to_string())
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)));
+}
+
+#[test]
+fn ambiguous_display_name_is_an_error_naming_the_matches() {
+    let mut f = fixture();
+    let twin = user(3, "amy.shaw2@contoso.com", "Amy Shaw");
+    f.store
+        .commit(
+            &ChangeSet {
+                users: vec![twin],
+                ..Default::default()
+            },
+            &keep_pending,
+            t0(),
+        )
+        .unwrap();
+    let err = f.store.resolve_user("Amy Shaw").unwrap_err();
+    assert!(matches!(err, StoreError::Ambiguous(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("ashaw@contoso.com"), "{text}");
+    assert!(text.contains("amy.shaw2@contoso.com"), "{text}");
+}
+
+#[test]
+fn duplicate_upn_sip_bridge_name_and_number_are_conflicts() {
+    let mut f = fixture();
+    let clash = user(9, "ASHAW@contoso.com", "Other");
+    let err = f
+        .store
+        .commit(
+            &ChangeSet {
+                users: vec![clash],
+                ..Default::default()
+            },
+            &keep_pending,
+            t0(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let bridge = |n: u128, name: &str, number: &str| Bridge {
+        identity: Uuid::from_u128(n),
+        name: name.into(),
+        region: "NOAM".into(),
+        service_numbers: vec![ServiceNumber {
+            number: number.into(),
+            city: "Seattle".into(),
+            number_type: ServiceNumberType::Toll,
+            is_default: true,
+        }],
+    };
+    let commit_bridge = |f: &mut Fixture, b: Bridge| {
+        f.store.commit(
+            &ChangeSet {
+                bridges: vec![b],
+                ..Default::default()
+            },
+            &keep_pending,
+            t0(),
+        )
+    };
+    commit_bridge(&mut f, bridge(100, "Bridge A", "+14255550100")).unwrap();
+    assert!(matches!(
+        commit_bridge(&mut f, bridge(101, "bridge a", "+14255550101")),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        commit_bridge(&mut f, bridge(102, "Bridge B", "+14255550100")),
+        Err(StoreError::Conflict(_))
+    ));
+    // A failed transaction leaves nothing behind.
+    assert_eq!(f.store.bridges().unwrap().len(), 1);
+    assert_eq!(
+        f.store
+            .bridge_of_number("+14255550100")
+            .unwrap()
+            .unwrap()
+            .identity,
+        Uuid::from_u128(100)
+    );
+    assert_eq!(
+        f.store.resolve_bridge("BRIDGE A").unwrap().identity,
+        Uuid::from_u128(100)
+    );
+    let mut on_bridge = f.ben.clone();
+    on_bridge.bridge_id = Some(Uuid::from_u128(100));
+    f.store
+        .commit(
+            &ChangeSet {
+                users: vec![on_bridge],
+                ..Default::default()
+            },
+            &keep_pending,
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(
+        f.store.users_on_bridge(Uuid::from_u128(100)).unwrap().len(),
+        1
+    );
+    // A user on a bridge that does not exist is refused by the foreign key.
+    let mut orphan = f.ashaw.clone();
+    orphan.bridge_id = Some(Uuid::from_u128(555));
+    assert!(f
+        .store
+        .commit(
+            &ChangeSet {
+                users: vec![orphan],
+                ..Default::default()
+            },
+            &keep_pending,
+            t0(),
+        )
+        .is_err());
+}
+
+#[test]
+fn job_for_unknown_user_is_not_found_and_nothing_is_written() {
+    let mut f = fixture();
+    let ghost = user(77, "ghost@contoso.com", "Ghost");
+    let err = f
+        .store
+        .commit(
+            &ChangeSet {
+                jobs: vec![request(&ghost, MigrationType::ToSameType, t0())],
+                ..Default::default()
+            },
+            &keep_pending,
+            t0(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)));
+    assert!(f.store.jobs(&JobFilter::default()).unwrap().is_empty());
+}
