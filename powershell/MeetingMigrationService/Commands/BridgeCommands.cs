@@ -24,24 +24,13 @@ public sealed class GetCsOnlineDialInConferencingBridgeCommand : MmsCmdlet
     protected override void EndProcessing() =>
         TryRun(ParameterSetName == "EmptySet" ? null : Bound(nameof(Identity)) ? Identity : Name, () =>
         {
-            List<ConferencingBridge> bridges = Engine.ListBridges().Select(MmsEngine.ToBridge).ToList();
             if (ParameterSetName == "EmptySet")
             {
-                WriteObject(bridges, enumerateCollection: true);
+                WriteObject(Engine.ListBridges().Select(MmsEngine.ToBridge), enumerateCollection: true);
                 return;
             }
 
-            ConferencingBridge? found = Bound(nameof(Identity))
-                ? bridges.FirstOrDefault(b => b.Identity == Identity)
-                : bridges.FirstOrDefault(b => string.Equals(b.Name, Name, StringComparison.OrdinalIgnoreCase));
-            if (found is null)
-            {
-                object key = Bound(nameof(Identity)) ? Identity : Name;
-                WriteError(new ErrorRecord(new ItemNotFoundException($"No audio-conferencing bridge '{key}'."), "MmsNotFound", ErrorCategory.ObjectNotFound, key));
-                return;
-            }
-
-            WriteObject(found);
+            WriteObject(MmsEngine.ToBridge(Engine.GetBridge(Bound(nameof(Identity)) ? Identity.ToString() : Name)));
         });
 }
 
@@ -91,13 +80,13 @@ public sealed class UnregisterCsOnlineDialInConferencingServiceNumberCommand : M
         {
             if (!RemoveDefaultServiceNumber)
             {
-                ConferencingBridge? b = Engine.ListBridges().Select(MmsEngine.ToBridge)
-                    .FirstOrDefault(x => x.Identity.ToString() == bridge || string.Equals(x.Name, bridge, StringComparison.OrdinalIgnoreCase));
-                ConferencingServiceNumber? n = b?.ServiceNumbers.FirstOrDefault(x => PhoneNumber.Normalize(x.Number) == PhoneNumber.Normalize(Identity));
+                // TODO(ffi): the engine should refuse this itself (see powershell-requests.md).
+                ConferencingBridge b = MmsEngine.ToBridge(Engine.GetBridge(bridge));
+                ConferencingServiceNumber? n = b.ServiceNumbers.FirstOrDefault(x => PhoneNumber.Normalize(x.Number) == PhoneNumber.Normalize(Identity));
                 if (n is { IsDefault: true })
                 {
                     WriteError(new ErrorRecord(
-                        new InvalidOperationException($"{n.Number} is the default {n.Type} number of bridge '{b!.Name}'. Use -RemoveDefaultServiceNumber to unregister it."),
+                        new InvalidOperationException($"{n.Number} is the default {n.Type} number of bridge '{b.Name}'. Use -RemoveDefaultServiceNumber to unregister it."),
                         "DefaultServiceNumberRequiresRemoveDefaultServiceNumber",
                         ErrorCategory.InvalidOperation,
                         Identity));
@@ -169,14 +158,7 @@ public sealed class RegisterCsOnlineDialInConferencingServiceNumberCommand : Mms
 
         TryRun(Identity, () =>
         {
-            JsonObject? b = Engine.ListBridges().FirstOrDefault(x =>
-                MmsEngine.Str(x, "Identity") == bridge || string.Equals(MmsEngine.Str(x, "Name"), bridge, StringComparison.OrdinalIgnoreCase));
-            if (b is null)
-            {
-                WriteError(new ErrorRecord(new ItemNotFoundException($"No audio-conferencing bridge '{bridge}'."), "MmsNotFound", ErrorCategory.ObjectNotFound, bridge));
-                return;
-            }
-
+            JsonObject b = Engine.GetBridge(bridge);
             var numbers = b["ServiceNumbers"] as JsonArray ?? new JsonArray();
             b["ServiceNumbers"] = numbers;
             numbers.Add(new JsonObject { ["Number"] = Identity, ["City"] = City, ["Type"] = Type, ["IsDefault"] = Default.IsPresent });

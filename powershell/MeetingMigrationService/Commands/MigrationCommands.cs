@@ -17,10 +17,12 @@ public sealed class GetCsMeetingMigrationStatusCommand : MmsCmdlet
     [Alias("UserId")]
     public string? Identity { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true, HelpMessage = "Return records modified at or after this time. A time without a zone is local time.")]
+    [Parameter(ValueFromPipelineByPropertyName = true, HelpMessage = "Return records modified at or after this time. Strings are read like a [datetime] cast (\"10/1/2016\" is October 1 on every culture); a time without a zone is local time.")]
+    [InvariantDateTime]
     public DateTime? StartTime { get; set; }
 
-    [Parameter(ValueFromPipelineByPropertyName = true, HelpMessage = "Return records modified at or before this time. A time without a zone is local time.")]
+    [Parameter(ValueFromPipelineByPropertyName = true, HelpMessage = "Return records created at or before this time. Strings are read like a [datetime] cast (\"10/8/2016\" is October 8 on every culture); a time without a zone is local time.")]
+    [InvariantDateTime]
     public DateTime? EndTime { get; set; }
 
     [Parameter(HelpMessage = "Return one State/UserCount row for each of the four states instead of the records.")]

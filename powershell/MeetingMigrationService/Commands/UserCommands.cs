@@ -154,6 +154,9 @@ public sealed class SetCsOnlineDialInConferencingUserCommand : UserChangeCmdlet
     [AllowEmptyString]
     public string? TollFreeServiceNumber { get; set; }
 
+    [Parameter(HelpMessage = "Accepted so Microsoft's examples run unchanged; this engine does not store leader PINs, so nothing is reset (a verbose message says so).")]
+    public SwitchParameter ResetLeaderPin { get; set; }
+
     [Parameter(HelpMessage = "Accepted for compatibility: this cmdlet never prompts beyond -Confirm.")]
     public SwitchParameter Force { get; set; }
 
@@ -169,6 +172,11 @@ public sealed class SetCsOnlineDialInConferencingUserCommand : UserChangeCmdlet
         if (BridgeId is not null && !string.IsNullOrEmpty(BridgeName))
         {
             ThrowArgumentError("BridgeIdAndBridgeNameAreExclusive", "-BridgeId and -BridgeName cannot be used together.", Identity);
+        }
+
+        if (ResetLeaderPin)
+        {
+            WriteVerbose("-ResetLeaderPin: leader PINs are not stored by this engine; nothing to reset.");
         }
 
         var changes = new List<JsonObject>();
@@ -202,7 +210,7 @@ public sealed class SetCsOnlineDialInConferencingUserCommand : UserChangeCmdlet
             changes.Add(UserChangeJson.Of("ResetConferenceId"));
         }
 
-        if (changes.Count == 0)
+        if (changes.Count == 0 && !ResetLeaderPin)
         {
             ThrowArgumentError("NoChangeSpecified", "Specify at least one setting to change.", Identity);
         }
