@@ -8,7 +8,7 @@ PY := /usr/bin/python3
 CARGO ?= cargo
 SHARED ?= $(CURDIR)/../shared
 
-.PHONY: deps build release test test-rust test-c test-dotnet test-samples lint fmt bench demo module module-help torture clean
+.PHONY: deps build release test test-rust test-c test-c-valgrind test-dotnet test-samples lint fmt bench demo module module-help torture clean
 
 ## deps: Debian packages the build and tests use (apt-get only when something is missing)
 deps:
@@ -27,6 +27,10 @@ test-rust: deps
 
 test-c: build
 	$(MAKE) -C tests/c run
+
+## test-c-valgrind: the C host under valgrind --leak-check=full (fails on any error or leak)
+test-c-valgrind: build
+	$(MAKE) -C tests/c valgrind
 
 test-dotnet: build
 	@if [ -d tests/dotnet ]; then dotnet test tests/dotnet --nologo; else echo "no .NET tests yet"; fi

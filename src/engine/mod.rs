@@ -9,11 +9,14 @@
 //! [`Engine::unregister_service_number`], which run the rules and queue jobs atomically with the
 //! change.
 
+pub mod caldav;
 pub mod coordinates;
+pub mod credentials;
 pub mod delivery;
 pub mod embedded;
 pub mod paths;
 pub mod sample;
+pub mod smtp;
 pub mod source;
 pub mod validate;
 
