@@ -45,11 +45,12 @@ lint:
 fmt:
 	$(CARGO) fmt
 
+## bench: one table of every performance figure against its baseline (BENCH_SCALE=0.1 for a quick run)
 bench: build
-	@echo "benchmarks arrive with the benchmark issue"
+	@benches/run.sh
 
 demo: build
-	./target/release/mms demo
+	./target/release/mms --store "$$(mktemp -d)/mms.db" demo
 
 ## module: out/module/MeetingMigrationService/, ready to copy into a PowerShell module path
 MODULE_OUT := out/module/MeetingMigrationService
@@ -72,8 +73,9 @@ module-help: build
 	MMS_UPDATE_HELP=1 dotnet test tests/dotnet --nologo --filter "FullyQualifiedName~HelpTests.Committed_maml"
 	dotnet test tests/dotnet --nologo --filter "FullyQualifiedName~HelpTests"
 
+## torture: kill -9 trials, faults, hostile input, C exports under valgrind (TORTURE_KILL_TRIALS, TORTURE_CASES)
 torture: build
-	@echo "torture suite arrives with the reliability issue"
+	@tests/torture/run.sh
 
 clean:
 	$(CARGO) clean
