@@ -9,9 +9,11 @@ pub mod block;
 pub mod imip;
 pub mod itip;
 pub mod lines;
+pub mod recur;
 pub mod render;
 pub mod rewrite;
 pub mod schedule;
+pub mod tz;
 
 use crate::model::{MeetingCoordinates, SourceMeetingType, TargetMeetingType};
 pub use crate::rules::eligibility::SkipReason;
