@@ -45,8 +45,9 @@ lint:
 fmt:
 	$(CARGO) fmt
 
+## bench: one table of every performance figure against its baseline (BENCH_SCALE=0.1 for a quick run)
 bench: build
-	@echo "benchmarks arrive with the benchmark issue"
+	@benches/run.sh
 
 demo: build
 	./target/release/mms --store "$$(mktemp -d)/mms.db" demo
@@ -54,8 +55,9 @@ demo: build
 module: build
 	@echo "module packaging arrives with the PowerShell issue"
 
+## torture: kill -9 trials, faults, hostile input, C exports under valgrind (TORTURE_KILL_TRIALS, TORTURE_CASES)
 torture: build
-	@echo "torture suite arrives with the reliability issue"
+	@tests/torture/run.sh
 
 clean:
 	$(CARGO) clean
