@@ -49,7 +49,7 @@ bench: build
 	@echo "benchmarks arrive with the benchmark issue"
 
 demo: build
-	./target/release/mms demo
+	./target/release/mms --store "$$(mktemp -d)/mms.db" demo
 
 module: build
 	@echo "module packaging arrives with the PowerShell issue"

@@ -57,6 +57,38 @@ fn fixture() -> Fixture {
         "Weekly sync",
     );
     server.put_ics("alice", "/alice/work/series.ics", series.as_bytes());
+    // A series with an override, both in one resource.
+    let override_year = Utc::now().year() + 1;
+    let with_override = event(
+        "series-2",
+        &format!("{last_year}0107T140000Z"),
+        &format!("{last_year}0107T150000Z"),
+        Some("FREQ=WEEKLY;BYDAY=WE"),
+        "Design review",
+    )
+    .replace(
+        "END:VEVENT\r\nEND:VCALENDAR",
+        &format!(
+            "END:VEVENT\r\nBEGIN:VEVENT\r\nUID:series-2\r\nDTSTAMP:20240101T000000Z\r\n\
+             RECURRENCE-ID:{override_year}0106T140000Z\r\nDTSTART:{override_year}0106T160000Z\r\n\
+             DTEND:{override_year}0106T170000Z\r\nSUMMARY:Design review (moved)\r\n\
+             ORGANIZER:mailto:alice@contoso.com\r\nSEQUENCE:1\r\nEND:VEVENT\r\nEND:VCALENDAR"
+        ),
+    );
+    server.put_ics(
+        "alice",
+        "/alice/work/override.ics",
+        with_override.as_bytes(),
+    );
+    // A series that ended last year.
+    let ended = event(
+        "ended-1",
+        &format!("{last_year}0102T080000Z"),
+        &format!("{last_year}0102T083000Z"),
+        Some(&format!("FREQ=DAILY;UNTIL={last_year}0301T000000Z")),
+        "Ended standup",
+    );
+    server.put_ics("alice", "/alice/work/ended.ics", ended.as_bytes());
     let past = event(
         "past-1",
         "20200302T100000Z",
@@ -107,7 +139,11 @@ fn time_range_report_returns_continuing_series_and_future_but_not_past() {
     hrefs.sort();
     assert_eq!(
         hrefs,
-        vec!["/alice/work/future.ics", "/alice/work/series.ics"]
+        vec![
+            "/alice/work/future.ics",
+            "/alice/work/override.ics",
+            "/alice/work/series.ics"
+        ]
     );
     for o in &objects {
         let text = String::from_utf8_lossy(&o.data);
@@ -117,6 +153,10 @@ fn time_range_report_returns_continuing_series_and_future_but_not_past() {
             assert!(text.contains("RRULE:FREQ=WEEKLY"), "{text}");
             assert!(text.contains("UID:series-1"), "{text}");
         }
+        if o.href.ends_with("override.ics") {
+            assert_eq!(text.matches("BEGIN:VEVENT").count(), 2, "{text}");
+            assert!(text.contains("RECURRENCE-ID"), "{text}");
+        }
         assert!(o.etag.starts_with('"'), "{:?}", o.etag);
     }
     // The convenience method agrees.
@@ -124,7 +164,8 @@ fn time_range_report_returns_continuing_series_and_future_but_not_past() {
         .source
         .future_objects_of("alice@contoso.com", Utc::now())
         .expect("future objects");
-    assert_eq!(all.len(), 2);
+    let again: Vec<&str> = all.iter().map(|o| o.href.as_str()).collect();
+    assert_eq!(all.len(), 3, "{again:?}");
 }
 
 #[test]
@@ -229,7 +270,7 @@ fn stopped_server_is_transient_and_restart_recovers() {
         .source
         .list_future_objects(&cal, Utc::now())
         .expect("works again");
-    assert_eq!(objects.len(), 2);
+    assert_eq!(objects.len(), 3);
 }
 
 #[test]
@@ -333,6 +374,40 @@ fn per_user_login_placeholder_and_home_template() {
     assert_eq!(cals[0].id, "/erin/cal/");
 }
 
+/// Reads one whole HTTP request (headers and Content-Length body), so that closing the socket
+/// afterwards cannot reset the connection under the response. Returns the request bytes.
+fn read_request(s: &mut std::net::TcpStream) -> Vec<u8> {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut req = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(end) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&req[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if req.len() >= end + 4 + len {
+                return req;
+            }
+        }
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return req,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Writes the response, then lets the client finish reading before the socket closes.
+fn answer(mut s: std::net::TcpStream, response: &[u8]) {
+    let _ = s.write_all(response);
+    let _ = s.flush();
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 1024];
+    while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+}
+
 /// A fake HTTP server answering every connection with `response` (after reading the request).
 fn fake_http(response: Vec<u8>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -340,11 +415,8 @@ fn fake_http(response: Vec<u8>) -> String {
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut s) = conn else { break };
-            let mut buf = [0u8; 8192];
-            let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-            let _ = s.read(&mut buf);
-            let _ = s.write_all(&response);
-            let _ = s.flush();
+            read_request(&mut s);
+            answer(s, &response);
         }
     });
     format!("http://127.0.0.1:{port}/")
@@ -477,15 +549,13 @@ fn put_without_etag_in_answer_refetches() {
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut s) = conn else { break };
-            let mut buf = vec![0u8; 65536];
-            let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-            let n = s.read(&mut buf).unwrap_or(0);
-            let response: &[u8] = if buf[..n].starts_with(b"PUT") {
+            let request = read_request(&mut s);
+            let response: &[u8] = if request.starts_with(b"PUT") {
                 b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
             } else {
                 b"HTTP/1.1 200 OK\r\nETag: \"server-changed\"\r\nContent-Length: 15\r\nConnection: close\r\n\r\nBEGIN:VCALENDAR"
             };
-            let _ = s.write_all(response);
+            answer(s, response);
         }
     });
     let source = fake_source(format!("http://127.0.0.1:{port}/"));

@@ -361,3 +361,195 @@ fn injected_addresses_are_refused_before_the_wire() {
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(sink.messages()[0].rcpt_tos, recipients(&["a@b.example"]));
 }
+
+#[test]
+fn recipient_limit_splits_into_transactions_and_everyone_gets_one_copy() {
+    let sink = SmtpSink::start_with(SinkOptions {
+        max_rcpt: 3,
+        ..SinkOptions::default()
+    });
+    let to: Vec<String> = (1..=8).map(|i| format!("a{i}@fabrikam.com")).collect();
+    let report = delivery(sink.port)
+        .send("m-big@contoso.com", "o@contoso.com", &to, TRICKY)
+        .expect("delivered");
+    assert_eq!(report.accepted, to);
+    assert!(report.rejected.is_empty());
+    let mail = sink.messages();
+    assert_eq!(mail.len(), 3, "8 recipients at 3 per transaction");
+    let mut got: Vec<String> = mail.iter().flat_map(|m| m.rcpt_tos.clone()).collect();
+    got.sort();
+    let mut want = to.clone();
+    want.sort();
+    assert_eq!(got, want, "each recipient exactly once");
+    assert!(mail.iter().all(|m| m.data == crlf(TRICKY)));
+}
+
+/// A fake server that follows a script: for each expected command prefix, the reply to send.
+fn scripted_server(
+    script: Vec<(&'static str, &'static str)>,
+) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handle = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let Ok((mut s, _)) = listener.accept() else {
+            return seen;
+        };
+        let _ = s.write_all(b"220 fake ESMTP\r\n");
+        let mut r = BufReader::new(s.try_clone().expect("clone"));
+        let mut in_data = false;
+        let mut script = script.into_iter();
+        let mut line = String::new();
+        while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            let cmd = line.trim_end().to_string();
+            line.clear();
+            if in_data {
+                if cmd == "." {
+                    in_data = false;
+                    let _ = s.write_all(b"250 queued\r\n");
+                }
+                continue;
+            }
+            seen.push(cmd.clone());
+            let reply = match script.next() {
+                Some((expect, reply)) => {
+                    if !cmd.starts_with(expect) {
+                        let _ = s.write_all(b"500 unexpected\r\n");
+                        break;
+                    }
+                    reply
+                }
+                None => "221 bye",
+            };
+            if cmd == "DATA" && reply.starts_with("354") {
+                in_data = true;
+            }
+            let _ = s.write_all(format!("{reply}\r\n").as_bytes());
+        }
+        seen
+    });
+    (port, handle)
+}
+
+#[test]
+fn helo_fallback_and_auth_login() {
+    // EHLO refused → HELO.
+    let (port, handle) = scripted_server(vec![
+        ("EHLO ", "502 command not implemented"),
+        ("HELO ", "250 fake"),
+        ("MAIL FROM:<o@contoso.com>", "250 ok"),
+        ("RCPT TO:<a@b.example>", "250 ok"),
+        ("DATA", "354 go ahead"),
+        ("QUIT", "221 bye"),
+    ]);
+    delivery(port)
+        .send(
+            "m@x",
+            "o@contoso.com",
+            &recipients(&["a@b.example"]),
+            TRICKY,
+        )
+        .expect("HELO session works");
+    let seen = handle.join().expect("server");
+    assert!(seen.iter().any(|c| c.starts_with("HELO ")), "{seen:?}");
+
+    // AUTH LOGIN only: user and password go base64 in two steps.
+    let (port, handle) = scripted_server(vec![
+        ("EHLO ", "250-fake\r\n250-AUTH LOGIN\r\n250 8BITMIME"),
+        ("AUTH LOGIN", "334 VXNlcm5hbWU6"),
+        ("bWFpbGVy", "334 UGFzc3dvcmQ6"), // "mailer"
+        ("cGFzcw==", "235 2.7.0 ok"),     // "pass"
+        ("MAIL FROM:<o@contoso.com>", "250 ok"),
+        ("RCPT TO:<a@b.example>", "250 ok"),
+        ("DATA", "354 go ahead"),
+        ("QUIT", "221 bye"),
+    ]);
+    let mut c = SmtpConfig::new("127.0.0.1", port);
+    c.credentials = Some(Credentials::new("mailer", "pass"));
+    c.timeout = Duration::from_secs(10);
+    SmtpDelivery::new(c.clone())
+        .send(
+            "m@x",
+            "o@contoso.com",
+            &recipients(&["a@b.example"]),
+            TRICKY,
+        )
+        .expect("AUTH LOGIN session works");
+    handle.join().expect("server");
+
+    // Credentials configured, server offers no AUTH: refuse rather than skip authentication.
+    let (port, handle) = scripted_server(vec![("EHLO ", "250-fake\r\n250 8BITMIME")]);
+    c.port = port;
+    let err = SmtpDelivery::new(c)
+        .send(
+            "m@x",
+            "o@contoso.com",
+            &recipients(&["a@b.example"]),
+            TRICKY,
+        )
+        .expect_err("no AUTH offered");
+    assert_eq!(err.kind, FailureKind::Permanent);
+    let seen = handle.join().expect("server");
+    assert!(!seen.iter().any(|c| c.starts_with("AUTH")), "{seen:?}");
+}
+
+#[test]
+fn size_limit_is_respected_and_echoed_secrets_are_scrubbed() {
+    let (port, _handle) = scripted_server(vec![("EHLO ", "250-fake\r\n250 SIZE 100")]);
+    let big = [TRICKY, &b"x".repeat(500)[..]].concat();
+    let err = delivery(port)
+        .send("m@x", "o@contoso.com", &recipients(&["a@b.example"]), &big)
+        .expect_err("too big");
+    assert_eq!(err.kind, FailureKind::Permanent, "{err}");
+
+    // A server that quotes our AUTH PLAIN token back in its refusal.
+    let (port, _handle) = scripted_server(vec![
+        ("EHLO ", "250-fake\r\n250 AUTH PLAIN"),
+        (
+            "AUTH PLAIN",
+            "535 5.7.8 bad credentials AG1haWxlcgBFY2hvLU1lLVNlY3JldA== Echo-Me-Secret",
+        ),
+    ]);
+    let mut c = SmtpConfig::new("127.0.0.1", port);
+    c.credentials = Some(Credentials::new("mailer", "Echo-Me-Secret"));
+    let err = SmtpDelivery::new(c)
+        .send(
+            "m@x",
+            "o@contoso.com",
+            &recipients(&["a@b.example"]),
+            TRICKY,
+        )
+        .expect_err("refused");
+    assert_eq!(err.code, Some(535));
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("Echo-Me-Secret"), "{shown}");
+    assert!(
+        !shown.contains("AG1haWxlcgBFY2hvLU1lLVNlY3JldA=="),
+        "{shown}"
+    );
+}
+
+#[test]
+fn sink_down_then_restarted_keeps_earlier_mail() {
+    let mut sink = SmtpSink::start(0);
+    let d = delivery(sink.port);
+    let to = recipients(&["a@fabrikam.com"]);
+    d.send("m-1@x", "o@contoso.com", &to, b"Subject: one\r\n\r\n1\r\n")
+        .expect("first");
+    sink.stop();
+    let err = d
+        .send("m-2@x", "o@contoso.com", &to, b"Subject: two\r\n\r\n2\r\n")
+        .expect_err("server down");
+    assert_eq!(err.kind, FailureKind::Transient, "{err}");
+    sink.restart(1);
+    let err = d
+        .send("m-2@x", "o@contoso.com", &to, b"Subject: two\r\n\r\n2\r\n")
+        .expect_err("refused once after restart");
+    assert_eq!(err.code, Some(451));
+    d.send("m-2@x", "o@contoso.com", &to, b"Subject: two\r\n\r\n2\r\n")
+        .expect("accepted");
+    let mail = sink.wait_for(2, Duration::from_secs(5));
+    assert_eq!(mail.len(), 2);
+    assert_eq!(mail[0].data, b"Subject: one\r\n\r\n1\r\n");
+    assert_eq!(mail[1].data, b"Subject: two\r\n\r\n2\r\n");
+}

@@ -19,6 +19,7 @@ pub mod sample;
 pub mod smtp;
 pub mod source;
 pub mod validate;
+pub mod worker;
 
 use crate::model::{
     AudioConferencingProvider, Bridge, DialInConferencingTenantSettings, MeetingCoordinates,

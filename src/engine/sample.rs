@@ -176,19 +176,19 @@ pub fn sample_tenant() -> SampleTenant {
             region: "NOAM".to_string(),
             service_numbers: vec![
                 number(
-                    "+1 323-555-0166",
+                    "+13235550166",
                     "United States, Los Angeles",
                     ServiceNumberType::Toll,
                     true,
                 ),
                 number(
-                    "+1 206-555-0142",
+                    "+12065550142",
                     "United States, Seattle",
                     ServiceNumberType::Toll,
                     false,
                 ),
                 number(
-                    "+1 800-555-0100",
+                    "+18005550100",
                     "United States",
                     ServiceNumberType::TollFree,
                     true,
@@ -201,19 +201,19 @@ pub fn sample_tenant() -> SampleTenant {
             region: "EMEA".to_string(),
             service_numbers: vec![
                 number(
-                    "+33 1 70 55 01 23",
+                    "+33170550123",
                     "France, Paris",
                     ServiceNumberType::Toll,
                     true,
                 ),
                 number(
-                    "+49 69 555 0147",
+                    "+49695550147",
                     "Germany, Frankfurt",
                     ServiceNumberType::Toll,
                     false,
                 ),
                 number(
-                    "+44 800 555 0199",
+                    "+448005550199",
                     "United Kingdom",
                     ServiceNumberType::TollFree,
                     true,
@@ -260,12 +260,8 @@ pub fn old_coordinates(user: &User, tenant: &SampleTenant) -> OldCoordinates {
     OldCoordinates {
         kind: user.meeting_kind,
         conference_id: user.conference_id.clone(),
-        toll: pick(ServiceNumberType::Toll).unwrap_or_else(|| {
-            (
-                "+1 323-555-0166".into(),
-                "United States, Los Angeles".into(),
-            )
-        }),
+        toll: pick(ServiceNumberType::Toll)
+            .unwrap_or_else(|| ("+13235550166".into(), "United States, Los Angeles".into())),
         toll_free: pick(ServiceNumberType::TollFree),
         bridge: user.bridge_id.unwrap_or(US_BRIDGE),
     }
@@ -841,7 +837,10 @@ pub fn sample_calendar(
             intro: "Onboarding sessions (finished).",
             start: first,
             minutes: 60,
-            rrule: Some("FREQ=WEEKLY;COUNT=9".into()),
+            rrule: Some(format!(
+                "FREQ=WEEKLY;UNTIL={}",
+                utc_text(first + Duration::weeks(8) + Duration::hours(1))
+            )),
             exdate: None,
             recurrence_id: None,
             block: Some(&block),
@@ -1008,6 +1007,53 @@ pub fn sample_calendar(
         push(SampleKind::NoOnlineBlock, 10, &team, vec![e]);
     }
     out
+}
+
+/// The sample tenant written into a store: bridges and users provisioned through the engine
+/// (no trigger), every user's calendar imported into the embedded calendars.
+pub struct SeededTenant {
+    pub tenant: SampleTenant,
+    /// Per user (UPN): the generated meetings, as imported.
+    pub calendars: Vec<(String, Vec<SampleMeeting>)>,
+}
+
+/// Provisions the sample tenant into `engine` and imports each user's calendar through `conn`
+/// (a connection to the same store file).
+pub fn seed(
+    engine: &super::Engine,
+    conn: &rusqlite::Connection,
+    now: DateTime<Utc>,
+) -> Result<SeededTenant, String> {
+    let tenant = sample_tenant();
+    for b in &tenant.bridges {
+        engine.upsert_bridge(b.clone()).map_err(|e| e.to_string())?;
+    }
+    for u in &tenant.users {
+        engine.upsert_user(u.clone()).map_err(|e| e.to_string())?;
+    }
+    let mut calendars = Vec::new();
+    for (i, u) in tenant.users.iter().enumerate() {
+        // Colleagues: the next users round the list (the first one's meetings show up as
+        // "organized by someone else" and as the source of a copy-pasted block).
+        let others: Vec<&User> = (1..tenant.users.len())
+            .map(|k| &tenant.users[(i + k) % tenant.users.len()])
+            .collect();
+        let meetings = sample_calendar(u, &tenant, &others, now);
+        for m in &meetings {
+            crate::store::calendars::import_object(
+                conn,
+                &u.user_principal_name,
+                "calendar",
+                &m.file_name,
+                &m.uid,
+                &m.data,
+                now,
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        calendars.push((u.user_principal_name.clone(), meetings));
+    }
+    Ok(SeededTenant { tenant, calendars })
 }
 
 fn weekday_code(t: DateTime<Utc>) -> &'static str {

@@ -4,6 +4,10 @@
 //! Session: greeting, EHLO (HELO when EHLO is refused), AUTH PLAIN or LOGIN when credentials are
 //! configured, MAIL FROM, one RCPT TO per recipient (refusals reported per recipient), DATA
 //! with CRLF normalisation and dot-stuffing, QUIT. Every read and write has a timeout.
+//! A 452 "too many recipients" after some accepted ones splits the recipients over several
+//! transactions on the same connection (each recipient still gets the message once). When the
+//! server advertises SIZE, the size is declared and an oversized message fails permanently
+//! before it is sent.
 //! Reply classes: 4xx is transient, 5xx permanent; I/O failures (refused, reset, timeout) are
 //! transient; a reply we cannot parse is permanent.
 //!
@@ -122,7 +126,15 @@ impl InviteDelivery for SmtpDelivery {
     ) -> Result<DeliveryReport, DeliveryError> {
         let server = format!("{}:{}", self.config.host, self.config.port);
         let context = |e: DeliveryError| DeliveryError {
-            message: format!("SMTP {server}, message <{message_id}>: {}", e.message),
+            message: self.scrub(&format!(
+                "SMTP {server}, message <{message_id}>: {}",
+                e.message
+            )),
+            rejected: e
+                .rejected
+                .into_iter()
+                .map(|r| self.scrub_rejected(r))
+                .collect(),
             ..e
         };
         if recipients.is_empty() {
@@ -131,10 +143,53 @@ impl InviteDelivery for SmtpDelivery {
         check_address(envelope_from)
             .map_err(|why| context(DeliveryError::permanent(format!("sender {why}"))))?;
         let mut session = Session::connect(&self.config).map_err(context)?;
-        let result = session.transaction(envelope_from, recipients, rfc822);
+        let result = session.deliver(envelope_from, recipients, rfc822);
         session.quit();
-        result.map_err(context)
+        let report = result.map_err(context)?;
+        Ok(DeliveryReport {
+            accepted: report.accepted,
+            rejected: report
+                .rejected
+                .into_iter()
+                .map(|r| self.scrub_rejected(r))
+                .collect(),
+        })
     }
+}
+
+impl SmtpDelivery {
+    /// Server text is quoted in errors; a server echoing our credentials must not leak them.
+    fn scrub(&self, text: &str) -> String {
+        let Some(c) = &self.config.credentials else {
+            return text.to_string();
+        };
+        let password = c.password.expose();
+        if password.is_empty() {
+            return text.to_string();
+        }
+        let mut plain = vec![0];
+        plain.extend_from_slice(c.user.as_bytes());
+        plain.push(0);
+        plain.extend_from_slice(password.as_bytes());
+        text.replace(password, "***")
+            .replace(&base64_encode(&plain), "***")
+            .replace(&base64_encode(password.as_bytes()), "***")
+    }
+
+    fn scrub_rejected(&self, r: RejectedRecipient) -> RejectedRecipient {
+        RejectedRecipient {
+            reply: self.scrub(&r.reply),
+            ..r
+        }
+    }
+}
+
+/// One transaction's result: who got the message, who was refused, and how many of the
+/// recipients it dealt with (the rest were deferred by a 452 "too many recipients").
+struct Batch {
+    accepted: Vec<String>,
+    rejected: Vec<RejectedRecipient>,
+    consumed: usize,
 }
 
 /// One reply: its code and its text lines (code and separator stripped).
@@ -299,20 +354,31 @@ impl Session {
         }
     }
 
-    fn transaction(
+    /// Sends the message to every recipient, in as many transactions as the server's
+    /// recipient limit needs (RFC 5321 §4.5.3.1.10: on 452 after some accepted recipients,
+    /// deliver to those and go on with the rest in a new transaction).
+    fn deliver(
         &mut self,
         envelope_from: &str,
         recipients: &[String],
         rfc822: &[u8],
     ) -> Result<DeliveryReport, DeliveryError> {
+        let body = encode_data(rfc822);
         let mut mail = format!("MAIL FROM:<{envelope_from}>");
-        let eight_bit = rfc822.iter().any(|b| *b >= 0x80);
-        if eight_bit && self.extension("8BITMIME").is_some() {
+        if let Some(size) = self.extension("SIZE") {
+            let limit = size.trim().parse::<u64>().unwrap_or(0);
+            if limit > 0 && body.len() as u64 > limit {
+                return Err(DeliveryError::permanent(format!(
+                    "the message ({} bytes) exceeds the server's SIZE limit ({limit} bytes)",
+                    body.len()
+                )));
+            }
+            mail.push_str(&format!(" SIZE={}", body.len()));
+        }
+        if rfc822.iter().any(|b| *b >= 0x80) && self.extension("8BITMIME").is_some() {
             mail.push_str(" BODY=8BITMIME");
         }
-        let non_ascii_address =
-            !envelope_from.is_ascii() || recipients.iter().any(|r| !r.is_ascii());
-        if non_ascii_address {
+        if !envelope_from.is_ascii() || recipients.iter().any(|r| !r.is_ascii()) {
             if self.extension("SMTPUTF8").is_none() {
                 return Err(DeliveryError::permanent(
                     "an address is not ASCII and the server does not offer SMTPUTF8",
@@ -320,74 +386,125 @@ impl Session {
             }
             mail.push_str(" SMTPUTF8");
         }
-        let reply = self.command(&mail, "MAIL FROM")?;
+
+        let mut report = DeliveryReport::default();
+        let mut start = 0;
+        while start < recipients.len() {
+            let pending = &recipients[start..];
+            match self.transaction(&mail, pending, &body) {
+                Ok(batch) => {
+                    report.accepted.extend(batch.accepted);
+                    report.rejected.extend(batch.rejected);
+                    start += batch.consumed.max(1);
+                }
+                Err(e) if report.accepted.is_empty() => return Err(e),
+                Err(e) => {
+                    // Earlier transactions delivered; this one failed for its recipients.
+                    let refused: Vec<String> =
+                        e.rejected.iter().map(|r| r.address.clone()).collect();
+                    report.rejected.extend(e.rejected);
+                    for address in pending {
+                        if !refused.contains(address) {
+                            report.rejected.push(RejectedRecipient {
+                                address: address.clone(),
+                                code: e.code.unwrap_or(0),
+                                reply: e.message.clone(),
+                                kind: e.kind,
+                            });
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn transaction(
+        &mut self,
+        mail: &str,
+        recipients: &[String],
+        body: &[u8],
+    ) -> Result<Batch, DeliveryError> {
+        let reply = self.command(mail, "MAIL FROM")?;
         if reply.code != 250 {
             return Err(reply.error("MAIL FROM"));
         }
-
-        let mut report = DeliveryReport::default();
+        let mut batch = Batch {
+            accepted: Vec::new(),
+            rejected: Vec::new(),
+            consumed: 0,
+        };
         for rcpt in recipients {
             if let Err(why) = check_address(rcpt) {
-                report.rejected.push(RejectedRecipient {
+                batch.rejected.push(RejectedRecipient {
                     address: rcpt.clone(),
                     code: 0,
                     reply: format!("not sent: address {why}"),
                     kind: FailureKind::Permanent,
                 });
+                batch.consumed += 1;
                 continue;
             }
             let reply = self.command(&format!("RCPT TO:<{rcpt}>"), "RCPT TO")?;
             if reply.code == 250 || reply.code == 251 {
-                report.accepted.push(rcpt.clone());
+                batch.accepted.push(rcpt.clone());
+            } else if reply.code == 452 && !batch.accepted.is_empty() {
+                // Too many recipients for one transaction: the rest go in the next one.
+                break;
             } else {
-                report.rejected.push(RejectedRecipient {
+                batch.rejected.push(RejectedRecipient {
                     address: rcpt.clone(),
                     code: reply.code,
                     reply: reply.text(),
                     kind: reply.kind(),
                 });
             }
+            batch.consumed += 1;
         }
-        if report.accepted.is_empty() {
+        if batch.accepted.is_empty() {
             let _ = self.command("RSET", "RSET");
-            let kind = if report.rejected.iter().any(|r| r.kind.is_transient()) {
+            let kind = if batch.rejected.iter().any(|r| r.kind.is_transient()) {
                 FailureKind::Transient
             } else {
                 FailureKind::Permanent
             };
-            let detail: Vec<String> = report
+            let detail: Vec<String> = batch
                 .rejected
                 .iter()
                 .map(|r| format!("{} ({} {})", r.address, r.code, r.reply))
                 .collect();
             return Err(DeliveryError {
                 kind,
-                code: report.rejected.first().map(|r| r.code).filter(|c| *c != 0),
+                code: batch.rejected.first().map(|r| r.code).filter(|c| *c != 0),
                 message: format!("every recipient was refused: {}", detail.join("; ")),
-                rejected: report.rejected,
+                rejected: batch.rejected,
             });
         }
 
         let reply = self.command("DATA", "DATA")?;
         if reply.code != 354 {
-            return Err(reply.error("DATA"));
+            let mut e = reply.error("DATA");
+            e.rejected = batch.rejected;
+            return Err(e);
         }
-        let body = encode_data(rfc822);
         self.writer
-            .write_all(&body)
+            .write_all(body)
             .and_then(|_| self.writer.flush())
             .map_err(|e| io_error("sending the message", e))?;
         let reply = self.read_reply("end of DATA")?;
         if reply.code != 250 {
             let mut e = reply.error("end of DATA");
-            e.rejected = report.rejected;
+            e.rejected = batch.rejected;
             return Err(e);
         }
-        Ok(report)
+        Ok(batch)
     }
 
     /// Polite goodbye; the message is already accepted or already failed, so errors are moot.
     fn quit(&mut self) {
+        // Don't wait a full timeout for a goodbye from a server that already stopped talking.
+        let _ = self.writer.set_read_timeout(Some(Duration::from_secs(2)));
         if self.writer.write_all(b"QUIT\r\n").is_ok() {
             let _ = self.read_reply("QUIT");
         }

@@ -477,6 +477,28 @@ pub fn progress_of(conn: &Connection, job_id: &str) -> Result<Vec<MeetingProgres
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The UID of a calendar object (first UID line), for messages; empty when absent.
+pub fn uid_of(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let l = line.trim_end_matches('\r');
+        if l.len() >= 4 && l.as_bytes()[..4].eq_ignore_ascii_case(b"UID:") {
+            let mut v = l.get(4..).unwrap_or("").to_string();
+            while let Some(next) = lines.peek() {
+                if next.starts_with(' ') || next.starts_with('\t') {
+                    v.push_str(next.trim_end_matches('\r').get(1..).unwrap_or(""));
+                    lines.next();
+                } else {
+                    break;
+                }
+            }
+            return v;
+        }
+    }
+    String::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,6 +532,16 @@ mod tests {
             calendars_of(&c, "ann@contoso.com").unwrap(),
             vec!["calendar"]
         );
+    }
+
+    #[test]
+    fn uid_of_unfolds() {
+        assert_eq!(
+            uid_of(b"BEGIN:VEVENT\r\nUID:0400\r\n 00AB\r\nEND:VEVENT\r\n"),
+            "040000AB"
+        );
+        assert_eq!(uid_of("X:—☕\nUID:a\n".as_bytes()), "a");
+        assert_eq!(uid_of("—\n".as_bytes()), "");
     }
 
     #[test]

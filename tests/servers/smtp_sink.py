@@ -7,10 +7,11 @@ Each accepted message becomes two files in MAILDIR, written atomically:
 The .json appears last, so a reader that sees it can read the .eml.
 
   smtp_sink.py --port P --maildir DIR [--refuse-first N] [--refuse-rcpt ADDR]...
-               [--auth USER:PASSWORD]
+               [--max-rcpt N] [--auth USER:PASSWORD]
 
 --refuse-first N  answers 451 at end of DATA for the first N transactions (fault tests).
 --refuse-rcpt A   answers 550 to RCPT TO:<A>.
+--max-rcpt N      answers 452 to RCPT TO beyond N recipients in one transaction.
 --auth U:P        requires AUTH (PLAIN/LOGIN, allowed without TLS on loopback).
 Prints "READY <port>" on stdout once it accepts connections; stops on SIGTERM/SIGINT.
 """
@@ -26,16 +27,20 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Sink:
-    def __init__(self, maildir, refuse_first, refuse_rcpt):
+    def __init__(self, maildir, refuse_first, refuse_rcpt, max_rcpt=0):
+        self.max_rcpt = max_rcpt
         self.maildir = maildir
         self.refuse_left = refuse_first
         self.refuse_rcpt = {a.lower() for a in refuse_rcpt}
-        self.count = 0
+        # Continue the numbering after a restart on the same directory.
+        self.count = sum(1 for f in os.listdir(maildir) if f.endswith(".json"))
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.refuse_rcpt:
             return "550 5.1.1 no such user here"
+        if self.max_rcpt and len(envelope.rcpt_tos) >= self.max_rcpt:
+            return "452 4.5.3 too many recipients"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -74,11 +79,12 @@ def main():
     ap.add_argument("--maildir", required=True)
     ap.add_argument("--refuse-first", type=int, default=0)
     ap.add_argument("--refuse-rcpt", action="append", default=[])
+    ap.add_argument("--max-rcpt", type=int, default=0)
     ap.add_argument("--auth", default=None)
     args = ap.parse_args()
     os.makedirs(args.maildir, exist_ok=True)
 
-    handler = Sink(args.maildir, args.refuse_first, args.refuse_rcpt)
+    handler = Sink(args.maildir, args.refuse_first, args.refuse_rcpt, args.max_rcpt)
     kwargs = {}
     if args.auth:
         user, _, password = args.auth.partition(":")

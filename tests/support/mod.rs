@@ -249,6 +249,8 @@ pub struct SinkOptions {
     pub refuse_first: usize,
     /// Answer 550 to RCPT TO for these addresses.
     pub refuse_rcpt: Vec<String>,
+    /// Answer 452 to RCPT TO beyond this many recipients per transaction (0: no limit).
+    pub max_rcpt: usize,
     /// Require AUTH with this user and password.
     pub auth: Option<(String, String)>,
 }
@@ -266,8 +268,9 @@ pub struct ReceivedMail {
 pub struct SmtpSink {
     pub port: u16,
     pub maildir: PathBuf,
+    options: SinkOptions,
     dir: tempfile::TempDir,
-    child: Child,
+    child: Option<Child>,
 }
 
 impl SmtpSink {
@@ -281,53 +284,100 @@ impl SmtpSink {
     pub fn start_with(options: SinkOptions) -> SmtpSink {
         let dir = tempfile::tempdir().expect("tempdir");
         let maildir = dir.path().join("mail");
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/smtp_sink.py");
+        let mut sink = SmtpSink {
+            port: 0,
+            maildir,
+            options,
+            dir,
+            child: None,
+        };
         for _ in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new(PYTHON);
-            cmd.arg(script)
-                .arg("--port")
-                .arg(port.to_string())
-                .arg("--maildir")
-                .arg(&maildir)
-                .arg("--refuse-first")
-                .arg(options.refuse_first.to_string());
-            for r in &options.refuse_rcpt {
-                cmd.arg("--refuse-rcpt").arg(r);
-            }
-            if let Some((u, p)) = &options.auth {
-                cmd.arg("--auth").arg(format!("{u}:{p}"));
-            }
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(log_file(dir.path(), "sink.log"));
-            let mut child = cmd.spawn().expect("spawn smtp_sink.py");
-            let stdout = child.stdout.take().expect("piped stdout");
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                let mut line = String::new();
-                let _ = BufReader::new(stdout).read_line(&mut line);
-                let _ = tx.send(line);
-            });
-            match rx.recv_timeout(START_TIMEOUT) {
-                Ok(line) if line.starts_with("READY") => {
-                    return SmtpSink {
-                        port,
-                        maildir,
-                        dir,
-                        child,
-                    }
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                }
+            sink.port = free_port();
+            if sink.spawn() {
+                return sink;
             }
         }
         panic!(
             "the SMTP sink did not start; log:\n{}",
-            std::fs::read_to_string(dir.path().join("sink.log")).unwrap_or_default()
+            std::fs::read_to_string(sink.dir.path().join("sink.log")).unwrap_or_default()
         );
+    }
+
+    fn spawn(&mut self) -> bool {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/smtp_sink.py");
+        let mut cmd = Command::new(PYTHON);
+        cmd.arg(script)
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--maildir")
+            .arg(&self.maildir)
+            .arg("--refuse-first")
+            .arg(self.options.refuse_first.to_string());
+        for r in &self.options.refuse_rcpt {
+            cmd.arg("--refuse-rcpt").arg(r);
+        }
+        if self.options.max_rcpt > 0 {
+            cmd.arg("--max-rcpt").arg(self.options.max_rcpt.to_string());
+        }
+        if let Some((u, p)) = &self.options.auth {
+            cmd.arg("--auth").arg(format!("{u}:{p}"));
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file(self.dir.path(), "sink.log"));
+        let mut child = cmd.spawn().expect("spawn smtp_sink.py");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(line) if line.starts_with("READY") => {
+                self.child = Some(child);
+                true
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                false
+            }
+        }
+    }
+
+    /// Kills the sink; received mail stays in `maildir`.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same port and maildir, refusing the first `refuse_first`
+    /// transactions of the new run.
+    pub fn restart(&mut self, refuse_first: usize) {
+        self.stop();
+        self.options.refuse_first = refuse_first;
+        for _ in 0..50 {
+            if self.spawn() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the SMTP sink did not restart on port {}", self.port);
+    }
+
+    /// Waits until at least `count` messages arrived (or `timeout` passed); returns them all.
+    pub fn wait_for(&self, count: usize, timeout: Duration) -> Vec<ReceivedMail> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mail = self.messages();
+            if mail.len() >= count || Instant::now() >= deadline {
+                return mail;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Every message accepted so far, in arrival order.
@@ -368,8 +418,6 @@ impl SmtpSink {
 
 impl Drop for SmtpSink {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = &self.dir;
+        self.stop();
     }
 }

@@ -1,0 +1,664 @@
+//! Finding the online-meeting block in a decoded body (plain text or HTML).
+//!
+//! Detection keys on structure, never on (localised) words: the separator rows (80 underscores
+//! for Teams, with 82/34/80 variants in the newest text template; 137 periods for Skype for
+//! Business and Lync, which text bodies wrap as 71 + 66) and the join links between them.
+//! Periods do not mean Skype: consumer Teams (teams.live.com) uses them too, so the kind comes
+//! from the join link.
+
+use std::ops::Range;
+use uuid::Uuid;
+
+/// Shortest underscore row that frames a block (inner rules of the newest template are ~34).
+const MIN_UNDERSCORE_FRAME: usize = 70;
+/// Shortest period run (all rows of a group together) that frames a Skype block.
+const MIN_PERIOD_FRAME: usize = 100;
+
+/// Plain-text DESCRIPTION or HTML (X-ALT-DESC, a text/html part).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    Text,
+    Html,
+}
+
+/// What kind of meeting a join link belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// Teams for business (`/l/meetup-join/` or the short `/meet/<digits>` link).
+    Teams,
+    /// Consumer Teams (teams.live.com).
+    TeamsConsumer,
+    /// Skype for Business / Lync meet URL (`meet.lync.com/...`, a customer pool's `/meet/`).
+    Skype,
+}
+
+/// A join link found in a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinLink {
+    pub url: String,
+    pub kind: LinkKind,
+}
+
+/// A block found in a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundBlock {
+    /// Byte range in the decoded body: from the opening separator's element (HTML) or row (text)
+    /// to the closing one's end; to the end of the body when the closing separator is missing.
+    pub range: Range<usize>,
+    /// Whether both separators were found.
+    pub closed: bool,
+    pub links: Vec<JoinLink>,
+    /// The Skype add-in marker `[!OC([lcid])!]` or the `OutJoinLink` anchor is present.
+    pub skype_add_in_marker: bool,
+    /// Teams template markup (`me-email-*` classes, `meet_invite_block.*` ids) is present.
+    pub teams_template_markup: bool,
+    /// The separator family: periods (Skype, consumer Teams) or underscores (Teams).
+    pub periods: bool,
+}
+
+impl FoundBlock {
+    /// The dominant kind: Teams (business) beats consumer beats Skype when links are mixed.
+    pub fn kind(&self) -> Option<LinkKind> {
+        [LinkKind::Teams, LinkKind::TeamsConsumer, LinkKind::Skype]
+            .into_iter()
+            .find(|&k| self.links.iter().any(|l| l.kind == k))
+    }
+
+    /// The canonical Teams `meetup-join` links (HTML entities already decoded).
+    pub fn meetup_join_links(&self) -> impl Iterator<Item = &str> {
+        self.links
+            .iter()
+            .filter(|l| l.kind == LinkKind::Teams && l.url.contains("/l/meetup-join/"))
+            .map(|l| l.url.as_str())
+    }
+}
+
+/// Hosts that serve Teams-for-business join links (commercial and government clouds).
+const TEAMS_HOSTS: &[&str] = &[
+    "teams.microsoft.com",
+    "teams.microsoft.us",
+    "gov.teams.microsoft.us",
+    "dod.teams.microsoft.us",
+    "teams.cloud.microsoft",
+];
+
+/// Meeting hosts of other providers whose host also starts with `meet.`.
+const FOREIGN_MEET_HOSTS: &[&str] = &["meet.google.com", "meet.jit.si", "meet.goto.com"];
+
+fn host_and_path(url: &str) -> Option<(String, &str)> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = rest[..end].to_ascii_lowercase();
+    let host = host.split(':').next().unwrap_or("").to_string();
+    Some((host, &rest[end..]))
+}
+
+/// Classifies a URL as a join link, or `None`.
+pub fn classify_link(url: &str) -> Option<LinkKind> {
+    let (host, path) = host_and_path(url)?;
+    let lpath = path.to_ascii_lowercase();
+    if TEAMS_HOSTS.contains(&host.as_str()) {
+        if lpath.starts_with("/l/meetup-join/") || lpath.starts_with("/meet/") {
+            return Some(LinkKind::Teams);
+        }
+        return None;
+    }
+    if host == "teams.live.com" {
+        if lpath.starts_with("/meet/") || lpath.starts_with("/l/meetup-join/") {
+            return Some(LinkKind::TeamsConsumer);
+        }
+        return None;
+    }
+    if FOREIGN_MEET_HOSTS.contains(&host.as_str()) || host.ends_with("microsoft.com") {
+        return None;
+    }
+    let segments: Vec<&str> = path
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let meet_host = host.starts_with("meet.") || host.starts_with("meet-");
+    let meet_path = segments
+        .first()
+        .is_some_and(|s| s.eq_ignore_ascii_case("meet"));
+    if (meet_host && segments.len() >= 2) || (meet_path && segments.len() >= 3) {
+        return Some(LinkKind::Skype);
+    }
+    None
+}
+
+/// Decodes the few HTML entities that appear inside URLs and text we compare.
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(p) = rest.find('&') {
+        out.push_str(&rest[..p]);
+        rest = &rest[p..];
+        let end = rest[..rest.len().min(12)].find(';');
+        let decoded = end.and_then(|e| {
+            let ent = &rest[1..e];
+            let ch = match ent {
+                "amp" => Some('&'),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "nbsp" => Some('\u{a0}'),
+                _ => {
+                    let num = ent.strip_prefix('#')?;
+                    let code = match num.strip_prefix(['x', 'X']) {
+                        Some(h) => u32::from_str_radix(h, 16).ok()?,
+                        None => num.parse().ok()?,
+                    };
+                    char::from_u32(code)
+                }
+            };
+            ch.map(|c| (c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every http(s) URL in `text`, in order. In text bodies links are `label<URL>` or bare; in
+/// HTML they are `href="URL"`. A URL ends at whitespace, quotes, angle brackets or a backslash.
+fn urls_in(text: &str, format: BodyFormat) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = text[i..].find("http") {
+        let start = i + p;
+        let tail = &text[start..];
+        if !(tail.starts_with("https://") || tail.starts_with("http://")) {
+            i = start + 4;
+            continue;
+        }
+        let len = tail
+            .find(|c: char| c.is_whitespace() || "\"'<>\\".contains(c))
+            .unwrap_or(tail.len());
+        let raw = &tail[..len];
+        let url = match format {
+            BodyFormat::Html => decode_entities(raw),
+            BodyFormat::Text => raw.to_string(),
+        };
+        out.push(url);
+        i = start + len.max(4);
+    }
+    out
+}
+
+/// Join links in a piece of body, deduplicated, Skype `?sl=1` variants folded into their base.
+pub fn join_links(text: &str, format: BodyFormat) -> Vec<JoinLink> {
+    let mut out: Vec<JoinLink> = Vec::new();
+    for url in urls_in(text, format) {
+        let Some(kind) = classify_link(&url) else {
+            continue;
+        };
+        let url = if kind == LinkKind::Skype {
+            url.split(['?', '#']).next().unwrap_or("").to_string()
+        } else {
+            url
+        };
+        if !out.iter().any(|l| l.url == url) {
+            out.push(JoinLink { url, kind });
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+struct Separator {
+    /// Range of the separator row(s) (text) or the run itself (HTML).
+    range: Range<usize>,
+    periods: bool,
+}
+
+/// Text rows that are only underscores or periods (after trimming spaces, NBSP and a literal
+/// `\n` some sources leave at the end). Consecutive period rows form one separator.
+fn text_separators(body: &str) -> Vec<Separator> {
+    let mut seps: Vec<Separator> = Vec::new();
+    let mut period_group: Option<(Range<usize>, usize)> = None;
+    let mut offset = 0;
+    for row in body.split_inclusive('\n') {
+        let content_end = offset + row.trim_end_matches(['\n', '\r']).len();
+        let content = &body[offset..content_end];
+        let t = content.trim_matches(|c: char| c.is_whitespace() || c == '\u{a0}');
+        let t = t.strip_suffix("\\n").unwrap_or(t).trim();
+        let only = |ch: char| !t.is_empty() && t.chars().all(|c| c == ch);
+        if only('.') {
+            match &mut period_group {
+                Some((r, n)) => {
+                    r.end = content_end;
+                    *n += t.len();
+                }
+                None => period_group = Some((offset..content_end, t.len())),
+            }
+        } else {
+            if let Some((r, n)) = period_group.take() {
+                if n >= MIN_PERIOD_FRAME {
+                    seps.push(Separator {
+                        range: r,
+                        periods: true,
+                    });
+                }
+            }
+            if only('_') && t.len() >= MIN_UNDERSCORE_FRAME {
+                seps.push(Separator {
+                    range: offset..content_end,
+                    periods: false,
+                });
+            }
+        }
+        offset += row.len();
+    }
+    if let Some((r, n)) = period_group.take() {
+        if n >= MIN_PERIOD_FRAME {
+            seps.push(Separator {
+                range: r,
+                periods: true,
+            });
+        }
+    }
+    seps
+}
+
+/// Runs of underscores / periods long enough to be separators in HTML.
+fn html_runs(body: &str) -> Vec<Separator> {
+    let bytes = body.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'_' || b == b'.' {
+            let start = i;
+            while i < bytes.len() && bytes[i] == b {
+                i += 1;
+            }
+            let n = i - start;
+            let min = if b == b'_' {
+                MIN_UNDERSCORE_FRAME
+            } else {
+                MIN_PERIOD_FRAME
+            };
+            if n >= min {
+                out.push(Separator {
+                    range: start..i,
+                    periods: b == b'.',
+                });
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+fn find_ci(hay: &str, needle: &str, from: usize) -> Option<usize> {
+    let h = hay.as_bytes();
+    let n = needle.as_bytes();
+    if n.is_empty() || h.len() < n.len() {
+        return None;
+    }
+    (from..=h.len() - n.len()).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+}
+
+/// The `<p` or `<div` element that encloses a separator run: (element start, tag name).
+fn enclosing_open(body: &str, run_start: usize) -> Option<(usize, &'static str)> {
+    let head = &body.as_bytes()[..run_start];
+    let mut i = run_start;
+    while i > 0 {
+        i -= 1;
+        if head[i] != b'<' {
+            continue;
+        }
+        let rest = &head[i + 1..];
+        for tag in ["p", "div"] {
+            let t = tag.as_bytes();
+            if rest.len() > t.len()
+                && rest[..t.len()].eq_ignore_ascii_case(t)
+                && matches!(rest[t.len()], b' ' | b'>' | b'\t' | b'\r' | b'\n' | b'/')
+            {
+                // The run must still be inside: no closing tag of that name in between.
+                let close = format!("</{tag}");
+                if find_ci(&body[..run_start], &close, i).is_some() {
+                    return None;
+                }
+                return Some((i, tag));
+            }
+        }
+        // Another closing block tag before any opening one: the run is not inside a p/div.
+        if rest.starts_with(b"/p>") || rest.starts_with(b"/div>") {
+            return None;
+        }
+    }
+    None
+}
+
+/// End (exclusive) of the element `tag` that is open at `from`, counting nested elements.
+fn enclosing_close(body: &str, from: usize, tag: &str) -> Option<usize> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}");
+    let mut depth = 0usize;
+    let mut i = from;
+    loop {
+        let next_close = find_ci(body, &close, i)?;
+        let next_open = find_ci(body, &open, i).filter(|&o| {
+            o < next_close
+                && body
+                    .as_bytes()
+                    .get(o + open.len())
+                    .is_some_and(|c| matches!(c, b' ' | b'>' | b'\t' | b'\r' | b'\n'))
+        });
+        match next_open {
+            Some(o) => {
+                depth += 1;
+                i = o + open.len();
+            }
+            None => {
+                let gt = body[next_close..].find('>')? + next_close + 1;
+                if depth == 0 {
+                    return Some(gt);
+                }
+                depth -= 1;
+                i = gt;
+            }
+        }
+    }
+}
+
+/// Finds the online-meeting block: the outermost pair of frame separators of one family with a
+/// join link between them. With a single separator and no closing one (truncated bodies), the
+/// block runs to the end of the body.
+pub fn find_block(body: &str, format: BodyFormat) -> Option<FoundBlock> {
+    let seps = match format {
+        BodyFormat::Text => text_separators(body),
+        BodyFormat::Html => html_runs(body),
+    };
+    if seps.is_empty() {
+        return None;
+    }
+    let mut best: Option<(usize, Option<usize>)> = None;
+    'outer: for (i, open) in seps.iter().enumerate() {
+        for j in (i + 1..seps.len()).rev() {
+            let close = &seps[j];
+            if close.periods != open.periods {
+                continue;
+            }
+            if !join_links(&body[open.range.end..close.range.start], format).is_empty() {
+                best = Some((i, Some(j)));
+                break 'outer;
+            }
+        }
+    }
+    if best.is_none() {
+        // No closed pair with a link: take the first separator with a link after it, or a
+        // lone separator (the text copy of a block that Outlook truncated).
+        let first = &seps[0];
+        let same_family = seps.iter().filter(|s| s.periods == first.periods).count();
+        if same_family == 1 || !join_links(&body[first.range.end..], format).is_empty() {
+            best = Some((0, None));
+        } else {
+            return None;
+        }
+    }
+    let (i, j) = best?;
+    let open = &seps[i];
+    let (mut start, mut end) = (
+        open.range.start,
+        j.map(|j| seps[j].range.end).unwrap_or(body.len()),
+    );
+    if format == BodyFormat::Html {
+        if let Some((s, _)) = enclosing_open(body, open.range.start) {
+            start = s;
+        }
+        if let Some(j) = j {
+            let close = &seps[j];
+            if let Some((_, tag)) = enclosing_open(body, close.range.start) {
+                if let Some(e) = enclosing_close(body, close.range.end, tag) {
+                    end = e;
+                }
+            }
+        } else {
+            // Unclosed in HTML: don't swallow the rest of the document.
+            return None;
+        }
+    }
+    let inner = &body[start..end];
+    let links = join_links(inner, format);
+    Some(FoundBlock {
+        range: start..end,
+        closed: j.is_some(),
+        skype_add_in_marker: inner.contains("[!OC(") || inner.contains("OutJoinLink"),
+        teams_template_markup: inner.contains("me-email-") || inner.contains("meet_invite_block"),
+        periods: open.periods,
+        links,
+    })
+}
+
+/// Percent-decodes a URL component (invalid escapes are kept).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && b[i + 1].is_ascii_hexdigit()
+            && b[i + 2].is_ascii_hexdigit()
+        {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+            if let Ok(v) = u8::from_str_radix(hex, 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The thread id of a `meetup-join` link, e.g. `19:meeting_abc@thread.v2`.
+pub fn teams_thread_id(url: &str) -> Option<String> {
+    let p = url.find("/l/meetup-join/")? + "/l/meetup-join/".len();
+    let seg = url[p..].split(['/', '?']).next()?;
+    let t = percent_decode(seg);
+    t.starts_with("19:").then_some(t)
+}
+
+/// Channel meetings are tied to a channel conversation (`@thread.tacv2`, `@thread.skype`), not
+/// to a private meeting thread (`19:meeting_…@thread.v2`).
+pub fn is_channel_thread(thread: &str) -> bool {
+    let t = thread.to_ascii_lowercase();
+    t.contains("@thread.tacv2") || t.contains("@thread.skype")
+}
+
+/// The organizer ObjectId (`Oid`) in a Teams join link's `context` parameter.
+pub fn teams_context_oid(url: &str) -> Option<Uuid> {
+    let q = url.find("context=")? + "context=".len();
+    let ctx = percent_decode(url[q..].split('&').next()?);
+    let p = ctx.find("\"Oid\"")? + 5;
+    let rest = ctx[p..].trim_start_matches([':', ' ', '"']);
+    let end = rest.find('"').unwrap_or(rest.len());
+    Uuid::parse_str(&rest[..end]).ok()
+}
+
+/// The user part of a Skype meet URL: the path segment before the meeting id.
+pub fn skype_meet_user(url: &str) -> Option<String> {
+    let (_, path) = host_and_path(url)?;
+    let segs: Vec<&str> = path
+        .split(['?', '#'])
+        .next()?
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    (segs.len() >= 2).then(|| segs[segs.len() - 2].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const U80: &str =
+        "________________________________________________________________________________";
+
+    fn dots(n: usize) -> String {
+        ".".repeat(n)
+    }
+
+    #[test]
+    fn classifies_join_links_by_host_and_path() {
+        assert_eq!(
+            classify_link("https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0"),
+            Some(LinkKind::Teams)
+        );
+        assert_eq!(
+            classify_link("https://teams.microsoft.com/meet/26374053457629?p=x"),
+            Some(LinkKind::Teams)
+        );
+        assert_eq!(
+            classify_link("https://teams.live.com/meet/9392947982999?p=q"),
+            Some(LinkKind::TeamsConsumer)
+        );
+        assert_eq!(
+            classify_link("https://meet.lync.com/contoso/ashaw/ZRC25BBR"),
+            Some(LinkKind::Skype)
+        );
+        assert_eq!(
+            classify_link("https://sfb.contoso.co.za/meet/zanele/RWRQKNN2"),
+            Some(LinkKind::Skype)
+        );
+        assert_eq!(classify_link("https://meet.google.com/abc-defg-hij"), None);
+        assert_eq!(classify_link("https://aka.ms/JoinTeamsMeeting"), None);
+        assert_eq!(
+            classify_link("https://teams.microsoft.com/meetingOptions/?organizerId=x"),
+            None
+        );
+    }
+
+    #[test]
+    fn text_block_between_underscore_rows_with_localised_words() {
+        let body = format!(
+            "Agenda\n\n{U80}\nMicrosoft Teams-Besprechung\nKlicken Sie hier<https://teams.microsoft.com/l/meetup-join/19%3ameeting_a%40thread.v2/0>\n{U80}\nNachher"
+        );
+        let b = find_block(&body, BodyFormat::Text).unwrap();
+        assert!(b.closed);
+        assert_eq!(&body[..b.range.start], "Agenda\n\n");
+        assert_eq!(&body[b.range.end..], "\nNachher");
+        assert_eq!(b.kind(), Some(LinkKind::Teams));
+    }
+
+    #[test]
+    fn newest_text_template_with_inner_rule_is_one_block() {
+        let body = format!(
+            "Hi\n{}\nJoin: https://teams.microsoft.com/meet/1?p=2\n{}\nSystem reference<https://teams.microsoft.com/l/meetup-join/19%3ameeting_a%40thread.v2/0>\n{U80}\n",
+            "_".repeat(82),
+            "_".repeat(34)
+        );
+        let b = find_block(&body, BodyFormat::Text).unwrap();
+        assert_eq!(&body[..b.range.start], "Hi\n");
+        assert_eq!(&body[b.range.end..], "\n");
+        assert_eq!(b.links.len(), 2);
+    }
+
+    #[test]
+    fn skype_text_block_wrapped_71_plus_66() {
+        let body = format!(
+            " \n{}\n{}\n--> Join Skype Meeting\n<https://meet.lync.com/contoso/ashaw/ABC>\n[!OC([1033])!]\n{}\n{}\n \n",
+            dots(71),
+            dots(66),
+            dots(71),
+            dots(66)
+        );
+        let b = find_block(&body, BodyFormat::Text).unwrap();
+        assert_eq!(&body[..b.range.start], " \n");
+        assert_eq!(&body[b.range.end..], "\n \n");
+        assert!(b.skype_add_in_marker);
+        assert!(b.periods);
+        assert_eq!(b.kind(), Some(LinkKind::Skype));
+    }
+
+    #[test]
+    fn periods_with_consumer_link_are_consumer_teams() {
+        let body = format!(
+            "x\n{}\nTham gia<https://teams.live.com/meet/93?p=q>\n{}\n",
+            dots(137),
+            dots(137)
+        );
+        let b = find_block(&body, BodyFormat::Text).unwrap();
+        assert_eq!(b.kind(), Some(LinkKind::TeamsConsumer));
+    }
+
+    #[test]
+    fn html_block_spans_the_separator_elements() {
+        let body = format!(
+            "<p>before</p><div><p class=MsoNormal><span style='color:#5F5F5F'>{U80}</span> <o:p></o:p></p></div><div><a href=\"https://teams.microsoft.com/l/meetup-join/19%3ameeting_a%40thread.v2/0?context=%7b%22Oid%22%3a%2200000000-0000-0000-0000-000000000007%22%7d&amp;x=1\">Join</a></div><div><p class=MsoNormal><span>{U80}</span></p></div><p>after</p>"
+        );
+        let b = find_block(&body, BodyFormat::Html).unwrap();
+        assert_eq!(&body[..b.range.start], "<p>before</p><div>");
+        assert_eq!(&body[b.range.end..], "</div><p>after</p>");
+        let url = b.meetup_join_links().next().unwrap().to_string();
+        assert!(url.ends_with("&x=1"), "{url}");
+        assert_eq!(teams_context_oid(&url), Some(Uuid::from_u128(7)));
+    }
+
+    #[test]
+    fn no_separators_no_block() {
+        assert!(find_block(
+            "Join at https://teams.microsoft.com/l/meetup-join/x",
+            BodyFormat::Text
+        )
+        .is_none());
+        let only_rows = format!("{U80}\nnothing here\n{U80}\n{U80}");
+        assert!(find_block(&only_rows, BodyFormat::Text).is_none());
+    }
+
+    #[test]
+    fn lone_separator_text_block_runs_to_the_end() {
+        let body = format!(" \n\n{U80} \n");
+        let b = find_block(&body, BodyFormat::Text).unwrap();
+        assert!(!b.closed);
+        assert_eq!(b.range, 3..body.len());
+    }
+
+    #[test]
+    fn thread_ids_channels_and_skype_users() {
+        let t = teams_thread_id(
+            "https://teams.microsoft.com/l/meetup-join/19%3afe1f%40thread.tacv2/1605?context=x",
+        )
+        .unwrap();
+        assert_eq!(t, "19:fe1f@thread.tacv2");
+        assert!(is_channel_thread(&t));
+        assert!(!is_channel_thread("19:meeting_abc@thread.v2"));
+        assert_eq!(
+            skype_meet_user("https://meet.lync.com/contoso/jaiello/ZRC25BBR").as_deref(),
+            Some("jaiello")
+        );
+        assert_eq!(percent_decode("a%3Ab%4"), "a:b%4");
+    }
+
+    #[test]
+    fn entities_decode() {
+        assert_eq!(
+            decode_entities("a&amp;b&#43;c&#x41;&bogus;"),
+            "a&b+cA&bogus;"
+        );
+    }
+}

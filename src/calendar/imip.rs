@@ -1,0 +1,177 @@
+//! The iMIP message (RFC 6047) carrying the update: multipart/alternative with text/plain,
+//! text/html and text/calendar (method=REQUEST), all UTF-8 and base64 so that no line-length or
+//! 8-bit rule of any relay can damage the body. Non-ASCII header text is RFC 2047 encoded;
+//! CR/LF can never reach a header from calendar data.
+
+use super::RewrittenMeeting;
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 (RFC 4648) without line breaks.
+pub fn base64(data: &[u8]) -> String {
+    let mut out = String::with_capacity((data.len() + 2) / 3 * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(B64[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Base64 in 76-character lines, CRLF-terminated (RFC 2045).
+fn base64_body(data: &[u8]) -> String {
+    let enc = base64(data);
+    let mut out = String::with_capacity(enc.len() + enc.len() / 76 * 2 + 2);
+    for line in enc.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// No CR, LF or other controls in header text.
+fn header_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// RFC 2047 encoded-words (`=?UTF-8?B?...?=`) for non-ASCII text, split so that each word
+/// stays within 75 characters and never splits a UTF-8 character.
+pub fn encode_header_text(s: &str) -> String {
+    let s = header_safe(s);
+    if s.is_ascii() {
+        return s;
+    }
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in s.chars() {
+        // 45 input bytes -> 60 base64 chars + 12 of framing = 72.
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
+    }
+    words.join("\r\n ")
+}
+
+/// `Name <addr>` with the name quoted or encoded as needed.
+fn mailbox(name: Option<&str>, addr: &str) -> String {
+    let addr = header_safe(addr).replace(['<', '>', ',', '"', ' '], "");
+    match name.map(header_safe).filter(|n| !n.is_empty()) {
+        Some(n) if n.is_ascii() => {
+            format!(
+                "\"{}\" <{addr}>",
+                n.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        }
+        Some(n) => format!("{} <{addr}>", encode_header_text(&n)),
+        None => format!("<{addr}>"),
+    }
+}
+
+/// Composes the iMIP REQUEST for a rewritten meeting. `from` is the organizer (or the tenant's
+/// override sender address); `sender` the mailbox actually sending, when different.
+pub fn compose_imip(
+    m: &RewrittenMeeting,
+    from: &str,
+    sender: Option<&str>,
+    message_id: &str,
+    date: chrono::DateTime<chrono::Utc>,
+) -> Vec<u8> {
+    let boundary = format!(
+        "=_mms_{}",
+        base64(message_id.as_bytes())
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(24)
+            .collect::<String>()
+    );
+    let from_name = if crate::rules::eligibility::same_address(from, &m.organizer) {
+        m.organizer_name.as_deref()
+    } else {
+        None
+    };
+    let mut h = String::new();
+    h.push_str(&format!("From: {}\r\n", mailbox(from_name, from)));
+    if let Some(s) = sender.filter(|s| !crate::rules::eligibility::same_address(s, from)) {
+        h.push_str(&format!("Sender: {}\r\n", mailbox(None, s)));
+    }
+    let to: Vec<String> = m.attendees.iter().map(|a| mailbox(None, a)).collect();
+    if to.is_empty() {
+        h.push_str("To: undisclosed-recipients:;\r\n");
+    } else {
+        h.push_str(&format!("To: {}\r\n", to.join(",\r\n ")));
+    }
+    h.push_str(&format!("Subject: {}\r\n", encode_header_text(&m.summary)));
+    h.push_str(&format!("Date: {}\r\n", date.to_rfc2822()));
+    let id = header_safe(message_id).replace(['<', '>'], "");
+    h.push_str(&format!("Message-ID: <{id}>\r\n"));
+    h.push_str("MIME-Version: 1.0\r\n");
+    h.push_str(&format!(
+        "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
+    ));
+    let part = |h: &mut String, ctype: &str, body: &[u8]| {
+        h.push_str(&format!("--{boundary}\r\n"));
+        h.push_str(&format!("Content-Type: {ctype}\r\n"));
+        h.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
+        h.push_str(&base64_body(body));
+    };
+    part(&mut h, "text/plain; charset=UTF-8", m.body_text.as_bytes());
+    part(&mut h, "text/html; charset=UTF-8", m.body_html.as_bytes());
+    part(
+        &mut h,
+        "text/calendar; charset=UTF-8; method=REQUEST",
+        &m.itip_request,
+    );
+    h.push_str(&format!("--{boundary}--\r\n"));
+    h.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+
+    #[test]
+    fn non_ascii_subjects_are_encoded_words_and_headers_cannot_be_injected() {
+        let e = encode_header_text("Réunion ➡ 会议 ".repeat(8).as_str());
+        assert!(e.is_ascii());
+        for w in e.split("\r\n ") {
+            assert!(w.len() <= 75, "{w}");
+        }
+        assert_eq!(encode_header_text("a\r\nBcc: x@y"), "a  Bcc: x@y");
+        assert_eq!(
+            mailbox(Some("Shaw, \"A\""), "a@b.c"),
+            "\"Shaw, \\\"A\\\"\" <a@b.c>"
+        );
+    }
+}

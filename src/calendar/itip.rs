@@ -1,0 +1,187 @@
+//! The iTIP update (RFC 5546 METHOD:REQUEST) built from the organizer's rewritten copy.
+//!
+//! Same UID and every component (master and overrides) in one object; SEQUENCE was already
+//! raised in the organizer copy. Here: METHOD:REQUEST, each ATTENDEE back to
+//! PARTSTAT=NEEDS-ACTION with RSVP=TRUE, ORGANIZER with SENT-BY when someone else sends, and
+//! the organizer's own alarms left out.
+
+use super::lines::{Document, Edits};
+use super::rewrite::structure;
+use super::CalendarError;
+use crate::rules::eligibility::same_address;
+
+/// Splits `;A=1;B="x;y"` into raw `A=1`, `B="x;y"` items (quotes respected).
+pub fn split_params_raw(params: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = params.as_bytes();
+    let mut in_quotes = false;
+    let mut start = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b';' if !in_quotes => {
+                if let Some(s) = start {
+                    out.push(&params[s..i]);
+                }
+                start = Some(i + 1);
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(&params[s..]);
+    }
+    out.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+fn param_name(p: &str) -> &str {
+    p.split('=').next().unwrap_or(p)
+}
+
+/// Rebuilds a line's parameters without those named in `drop`, then appends `add`.
+fn reparam(name: &[u8], params: &str, drop: &[&str], add: &[String], value: &[u8]) -> Vec<u8> {
+    let mut logical = name.to_vec();
+    for p in split_params_raw(params) {
+        if drop.iter().any(|d| param_name(p).eq_ignore_ascii_case(d)) {
+            continue;
+        }
+        logical.push(b';');
+        logical.extend_from_slice(p.as_bytes());
+    }
+    for a in add {
+        logical.push(b';');
+        logical.extend_from_slice(a.as_bytes());
+    }
+    logical.push(b':');
+    logical.extend_from_slice(value);
+    logical
+}
+
+/// Builds the METHOD:REQUEST calendar from the organizer copy.
+pub fn build_request(
+    organizer_copy: &[u8],
+    organizer: &str,
+    sent_by: Option<&str>,
+) -> Result<Vec<u8>, CalendarError> {
+    let doc = Document::parse(organizer_copy);
+    let st = structure(&doc)?;
+    let mut edits = Edits::default();
+    let method = st
+        .cal_props
+        .iter()
+        .copied()
+        .find(|&i| doc.lines[i].is("METHOD"));
+    match method {
+        Some(i) => {
+            if !doc.lines[i]
+                .value_lossy()
+                .trim()
+                .eq_ignore_ascii_case("REQUEST")
+            {
+                edits.set(i, doc.fold(b"METHOD:REQUEST"));
+            }
+        }
+        None => {
+            for &b in &st.cal_begins {
+                edits.insert_before(b + 1, doc.fold(b"METHOD:REQUEST"));
+            }
+        }
+    }
+    let sender = sent_by
+        .map(crate::rules::eligibility::calendar_address)
+        .filter(|s| !s.is_empty() && !same_address(s, organizer));
+    for ev in &st.events {
+        for &i in &ev.props {
+            let l = &doc.lines[i];
+            let params = String::from_utf8_lossy(l.params_bytes());
+            if l.is("ATTENDEE") {
+                if same_address(&l.value_lossy(), organizer) {
+                    continue; // the organizer's own entry keeps its PARTSTAT
+                }
+                let logical = reparam(
+                    l.name_bytes(),
+                    &params,
+                    &["PARTSTAT", "RSVP"],
+                    &["PARTSTAT=NEEDS-ACTION".into(), "RSVP=TRUE".into()],
+                    l.value_bytes(),
+                );
+                if logical != l.unfolded {
+                    edits.set(i, doc.fold(&logical));
+                }
+            } else if l.is("ORGANIZER") {
+                if let Some(s) = sender {
+                    let logical = reparam(
+                        l.name_bytes(),
+                        &params,
+                        &["SENT-BY"],
+                        &[format!("SENT-BY=\"mailto:{s}\"")],
+                        l.value_bytes(),
+                    );
+                    edits.set(i, doc.fold(&logical));
+                }
+            }
+        }
+        for child in &ev.children {
+            let is_alarm = doc
+                .lines
+                .get(child.start)
+                .is_some_and(|l| l.value_lossy().trim().eq_ignore_ascii_case("VALARM"));
+            if is_alarm {
+                for i in child.clone() {
+                    edits.delete(i);
+                }
+            }
+        }
+    }
+    Ok(doc.write(&edits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAL: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:u1\r\nSEQUENCE:1\r\nORGANIZER;CN=\"Shaw, A\":mailto:ashaw@contoso.com\r\nATTENDEE;CN=\"B; b\";PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:b@contoso.com\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:ASHAW@contoso.com\r\nBEGIN:VALARM\r\nTRIGGER:-PT15M\r\nACTION:DISPLAY\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    #[test]
+    fn request_resets_attendees_adds_method_and_sent_by_and_drops_alarms() {
+        let out =
+            build_request(CAL.as_bytes(), "ashaw@contoso.com", Some("mms@contoso.com")).unwrap();
+        let s = String::from_utf8(out).unwrap().replace("\r\n ", "");
+        assert!(
+            s.starts_with("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nVERSION:2.0\r\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "ATTENDEE;CN=\"B; b\";PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:b@contoso.com\r\n"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("ATTENDEE;PARTSTAT=ACCEPTED:mailto:ASHAW@contoso.com\r\n"));
+        assert!(s.contains("ORGANIZER;CN=\"Shaw, A\";SENT-BY=\"mailto:mms@contoso.com\":mailto:ashaw@contoso.com\r\n"), "{s}");
+        assert!(!s.contains("VALARM"));
+        assert!(s.contains("SEQUENCE:1\r\n"));
+    }
+
+    #[test]
+    fn no_sent_by_when_the_organizer_sends() {
+        let s = String::from_utf8(
+            build_request(
+                CAL.as_bytes(),
+                "ashaw@contoso.com",
+                Some("MAILTO:AShaw@contoso.com"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(!s.contains("SENT-BY"));
+    }
+
+    #[test]
+    fn quoted_params_split_whole() {
+        assert_eq!(
+            split_params_raw(";A=1;B=\"x;y\";C"),
+            vec!["A=1", "B=\"x;y\"", "C"]
+        );
+    }
+}

@@ -1,0 +1,589 @@
+//! RFC 5545 content-line editor.
+//!
+//! A calendar is split into logical lines, each remembering the exact physical bytes it came from
+//! (folds, line ends, odd bytes and all). Writing a document back emits those bytes for every line
+//! that was not replaced, so parse-then-write of an unchanged calendar is the identity. Only lines
+//! we replace are re-folded, in the file's own style (CRLF or LF, SPACE or TAB continuation).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Range;
+
+/// The longest line we fold to, in octets, excluding the line break (RFC 5545 §3.1).
+pub const FOLD_OCTETS: usize = 75;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Malformed content lines that make a calendar unusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    /// 1-based physical line number.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for LineError {}
+
+/// One logical (unfolded) content line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentLine {
+    /// The physical bytes of this line in the source, including its line break(s).
+    pub raw: Range<usize>,
+    /// 1-based physical line number where it starts.
+    pub line_no: usize,
+    /// Unfolded bytes without the final line break.
+    pub unfolded: Vec<u8>,
+    /// End of the property name in `unfolded`.
+    name_end: usize,
+    /// Start of the value in `unfolded` (just after the unquoted ':'); `None` when the line has no ':'.
+    value_start: Option<usize>,
+}
+
+/// A parameter of a content line, e.g. `TZID="Pacific Standard Time"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    /// Values with their DQUOTEs removed (RFC 6868 `^` encoding is left as is).
+    pub values: Vec<String>,
+}
+
+impl ContentLine {
+    /// The property name as written (case preserved).
+    pub fn name_bytes(&self) -> &[u8] {
+        &self.unfolded[..self.name_end]
+    }
+
+    /// Case-insensitive property-name comparison (`description` = `DESCRIPTION`).
+    pub fn is(&self, name: &str) -> bool {
+        self.name_bytes().eq_ignore_ascii_case(name.as_bytes())
+    }
+
+    /// The property name, upper-cased.
+    pub fn name(&self) -> String {
+        String::from_utf8_lossy(self.name_bytes()).to_ascii_uppercase()
+    }
+
+    /// `;PARAM=...;PARAM=...` exactly as written, without the leading property name.
+    pub fn params_bytes(&self) -> &[u8] {
+        match self.value_start {
+            Some(v) => &self.unfolded[self.name_end..v - 1],
+            None => &self.unfolded[self.name_end..],
+        }
+    }
+
+    /// The raw (still TEXT-escaped) value bytes.
+    pub fn value_bytes(&self) -> &[u8] {
+        match self.value_start {
+            Some(v) => &self.unfolded[v..],
+            None => &[],
+        }
+    }
+
+    /// The raw value as UTF-8 text (lossy for the odd non-UTF-8 producer).
+    pub fn value_lossy(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.value_bytes())
+    }
+
+    /// The raw value, strictly UTF-8.
+    pub fn value_str(&self) -> Result<&str, LineError> {
+        std::str::from_utf8(self.value_bytes()).map_err(|e| LineError {
+            line: self.line_no,
+            message: format!(
+                "{} is not valid UTF-8 (byte {} of its value)",
+                self.name(),
+                e.valid_up_to()
+            ),
+        })
+    }
+
+    /// The value TEXT-unescaped.
+    pub fn text_value(&self) -> String {
+        unescape_text(&self.value_lossy())
+    }
+
+    /// Whether the line has a ':' separating name/params from value.
+    pub fn has_value(&self) -> bool {
+        self.value_start.is_some()
+    }
+
+    /// Parameters in order. Values in DQUOTEs may contain ';', ':' and ','.
+    pub fn params(&self) -> Vec<Param> {
+        parse_params(&String::from_utf8_lossy(self.params_bytes()))
+    }
+
+    /// The first value of a parameter (case-insensitive name).
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.params()
+            .into_iter()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .and_then(|p| p.values.into_iter().next())
+    }
+}
+
+/// Splits `;A=1;B="x;y",z` into parameters.
+pub fn parse_params(s: &str) -> Vec<Param> {
+    let mut out = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b';' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let name_start = i;
+        while i < bytes.len() && bytes[i] != b'=' && bytes[i] != b';' {
+            i += 1;
+        }
+        let name = s[name_start..i].to_string();
+        let mut values = Vec::new();
+        if i < bytes.len() && bytes[i] == b'=' {
+            i += 1;
+            loop {
+                if i < bytes.len() && bytes[i] == b'"' {
+                    let vs = i + 1;
+                    let mut j = vs;
+                    while j < bytes.len() && bytes[j] != b'"' {
+                        j += 1;
+                    }
+                    values.push(s[vs..j].to_string());
+                    i = (j + 1).min(bytes.len());
+                } else {
+                    let vs = i;
+                    while i < bytes.len() && bytes[i] != b',' && bytes[i] != b';' {
+                        i += 1;
+                    }
+                    values.push(s[vs..i].to_string());
+                }
+                if i < bytes.len() && bytes[i] == b',' {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+        }
+        out.push(Param { name, values });
+    }
+    out
+}
+
+/// Finds the end of the property name and the unquoted ':' that starts the value.
+fn split_line(unfolded: &[u8]) -> (usize, Option<usize>) {
+    let name_end = unfolded
+        .iter()
+        .position(|&b| b == b';' || b == b':')
+        .unwrap_or(unfolded.len());
+    let mut in_quotes = false;
+    for (i, &b) in unfolded.iter().enumerate().skip(name_end) {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b':' if !in_quotes => return (name_end, Some(i + 1)),
+            _ => {}
+        }
+    }
+    // An unterminated quote: fall back to the first ':' after the name.
+    let fallback = unfolded[name_end..]
+        .iter()
+        .position(|&b| b == b':')
+        .map(|p| name_end + p + 1);
+    (name_end, fallback)
+}
+
+/// A parsed calendar: its source bytes and logical lines covering every byte.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    pub src: &'a [u8],
+    /// Bytes before the first line (a UTF-8 BOM), kept verbatim.
+    pub prefix: Range<usize>,
+    pub lines: Vec<ContentLine>,
+    /// The file's line break, used for lines we write: CRLF unless the file uses bare LF.
+    pub newline: &'static [u8],
+    /// The file's continuation character: SPACE unless the file folds with TAB.
+    pub fold_char: u8,
+}
+
+/// Splits physical lines: returns (content range, full range including the break).
+fn physical_lines(src: &[u8], from: usize) -> Vec<(Range<usize>, Range<usize>)> {
+    let mut out = Vec::new();
+    let mut start = from;
+    let mut i = from;
+    while i < src.len() {
+        match src[i] {
+            b'\n' => {
+                out.push((start..i, start..i + 1));
+                i += 1;
+                start = i;
+            }
+            b'\r' => {
+                let end = if i + 1 < src.len() && src[i + 1] == b'\n' {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                out.push((start..i, start..end));
+                i = end;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if start < src.len() {
+        out.push((start..src.len(), start..src.len()));
+    }
+    out
+}
+
+impl<'a> Document<'a> {
+    /// Unfolds `src` into logical lines. Never fails: any byte sequence gives a document whose
+    /// `write_unchanged` is `src` itself. Structural checks (BEGIN/END) happen in the caller.
+    pub fn parse(src: &'a [u8]) -> Document<'a> {
+        let prefix_end = if src.starts_with(BOM) { BOM.len() } else { 0 };
+        let phys = physical_lines(src, prefix_end);
+        let mut newline: Option<&'static [u8]> = None;
+        let mut fold_char: Option<u8> = None;
+        let mut lines: Vec<ContentLine> = Vec::with_capacity(phys.len());
+        for (n, (content, full)) in phys.into_iter().enumerate() {
+            if newline.is_none() && full.end > content.end {
+                newline = Some(
+                    if src[content.end] == b'\r' && full.end - content.end == 1 {
+                        b"\r"
+                    } else if src[content.end] == b'\r' {
+                        b"\r\n"
+                    } else {
+                        b"\n"
+                    },
+                );
+            }
+            let first = src.get(content.start).copied();
+            let is_continuation = matches!(first, Some(b' ') | Some(b'\t'));
+            match lines.last_mut() {
+                Some(prev) if is_continuation && !prev.unfolded.is_empty() => {
+                    if fold_char.is_none() {
+                        fold_char = first;
+                    }
+                    prev.unfolded
+                        .extend_from_slice(&src[content.start + 1..content.end]);
+                    prev.raw.end = full.end;
+                }
+                _ => lines.push(ContentLine {
+                    raw: full.clone(),
+                    line_no: n + 1,
+                    unfolded: src[content.clone()].to_vec(),
+                    name_end: 0,
+                    value_start: None,
+                }),
+            }
+        }
+        for l in &mut lines {
+            let (name_end, value_start) = split_line(&l.unfolded);
+            l.name_end = name_end;
+            l.value_start = value_start;
+        }
+        Document {
+            src,
+            prefix: 0..prefix_end,
+            lines,
+            newline: newline.unwrap_or(b"\r\n"),
+            fold_char: fold_char.unwrap_or(b' '),
+        }
+    }
+
+    /// The source bytes of one line (with folds and line break).
+    pub fn raw(&self, idx: usize) -> &'a [u8] {
+        &self.src[self.lines[idx].raw.clone()]
+    }
+
+    /// Writes the document back, with `edits` applied. Each edit replaces the raw bytes of one
+    /// line (`Some(bytes)`, already folded and terminated) or deletes it (`None`); `inserts` add
+    /// bytes before a line index (or at the end when the index is `lines.len()`).
+    pub fn write(&self, edits: &Edits) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.src.len() + 1024);
+        out.extend_from_slice(&self.src[self.prefix.clone()]);
+        for (i, line) in self.lines.iter().enumerate() {
+            if let Some(ins) = edits.inserts.get(&i) {
+                out.extend_from_slice(ins);
+            }
+            match edits.replace.get(&i) {
+                Some(Some(bytes)) => out.extend_from_slice(bytes),
+                Some(None) => {}
+                None => out.extend_from_slice(&self.src[line.raw.clone()]),
+            }
+        }
+        if let Some(ins) = edits.inserts.get(&self.lines.len()) {
+            out.extend_from_slice(ins);
+        }
+        out
+    }
+
+    /// Parse-then-write with no edits: byte-identical to the input.
+    pub fn write_unchanged(&self) -> Vec<u8> {
+        self.write(&Edits::default())
+    }
+
+    /// Folds a new logical line in this file's style and terminates it.
+    pub fn fold(&self, logical: &[u8]) -> Vec<u8> {
+        fold_line(logical, self.newline, self.fold_char)
+    }
+
+    /// The raw line break that ends line `idx` (empty if the file ends without one).
+    pub fn line_break_of(&self, idx: usize) -> &'a [u8] {
+        let raw = &self.src[self.lines[idx].raw.clone()];
+        let n = raw
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        &raw[raw.len() - n.min(2)..]
+    }
+}
+
+/// Replacements, deletions and insertions keyed by line index.
+#[derive(Debug, Default, Clone)]
+pub struct Edits {
+    pub replace: std::collections::BTreeMap<usize, Option<Vec<u8>>>,
+    pub inserts: std::collections::BTreeMap<usize, Vec<u8>>,
+}
+
+impl Edits {
+    pub fn set(&mut self, idx: usize, bytes: Vec<u8>) {
+        self.replace.insert(idx, Some(bytes));
+    }
+    pub fn delete(&mut self, idx: usize) {
+        self.replace.insert(idx, None);
+    }
+    pub fn insert_before(&mut self, idx: usize, bytes: Vec<u8>) {
+        self.inserts
+            .entry(idx)
+            .or_default()
+            .extend_from_slice(&bytes);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.replace.is_empty() && self.inserts.is_empty()
+    }
+}
+
+/// Is `b` a UTF-8 continuation byte (10xxxxxx)?
+fn is_continuation_byte(b: u8) -> bool {
+    b & 0xC0 == 0x80
+}
+
+/// Does a combining diacritical mark (U+0300..U+036F, encoded CC 80..CD AF) start at `i`?
+fn combining_mark_at(s: &[u8], i: usize) -> bool {
+    match (s.get(i), s.get(i + 1)) {
+        (Some(0xCC), Some(_)) => true,
+        (Some(0xCD), Some(&b)) => b <= 0xAF,
+        _ => false,
+    }
+}
+
+/// Folds a logical line at 75 octets (74 after the continuation character), never splitting a
+/// UTF-8 character, never separating a backslash from the character it escapes and, where
+/// possible, not separating a combining mark from its base. Appends `newline` after every
+/// physical line.
+pub fn fold_line(logical: &[u8], newline: &[u8], fold_char: u8) -> Vec<u8> {
+    let mut out = Vec::with_capacity(logical.len() + logical.len() / 70 * 3 + 2);
+    let mut start = 0;
+    let mut limit = FOLD_OCTETS;
+    while logical.len() - start > limit {
+        let mut cut = start + limit;
+        // Back up to a character boundary.
+        while cut > start + 1 && is_continuation_byte(logical[cut]) {
+            cut -= 1;
+        }
+        // Keep "\x" escapes whole: count the backslashes right before the cut.
+        let mut k = cut;
+        while k > start && logical[k - 1] == b'\\' {
+            k -= 1;
+        }
+        if (cut - k) % 2 == 1 && cut - 1 > start {
+            cut -= 1;
+        }
+        // Keep a combining mark with its base when there is room to move back.
+        let mut c = cut;
+        while c > start + 8 && combining_mark_at(logical, c) {
+            c -= 1;
+            while c > start + 1 && is_continuation_byte(logical[c]) {
+                c -= 1;
+            }
+        }
+        if c > start + 8 {
+            cut = c;
+        }
+        out.extend_from_slice(&logical[start..cut]);
+        out.extend_from_slice(newline);
+        out.push(fold_char);
+        start = cut;
+        limit = FOLD_OCTETS - 1;
+    }
+    out.extend_from_slice(&logical[start..]);
+    out.extend_from_slice(newline);
+    out
+}
+
+/// TEXT-escapes a value (RFC 5545 §3.3.11): `\` first, then `;` `,` and line breaks (`\n`).
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 16);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push_str("\\n");
+            }
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// TEXT-unescapes in one left-to-right pass (so `\\n` is a backslash then `n`). Lenient: `\:` is
+/// a colon, an unknown escape keeps its backslash, a trailing lone backslash is kept.
+pub fn unescape_text(s: &str) -> String {
+    unescape_text_mapped(s).0
+}
+
+/// Unescapes and returns, for each byte offset of the output, the byte offset in the input where
+/// the character it belongs to starts; plus one final entry for the end. Lets a caller splice
+/// new text into the escaped value without touching any other byte.
+pub fn unescape_text_mapped(s: &str) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(s.len());
+    let mut map = Vec::with_capacity(s.len() + 1);
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && i + 1 < bytes.len() {
+            let replacement = match bytes[i + 1] {
+                b'\\' => Some('\\'),
+                b'n' | b'N' => Some('\n'),
+                b';' => Some(';'),
+                b',' => Some(','),
+                b':' => Some(':'),
+                _ => None,
+            };
+            if let Some(c) = replacement {
+                out.push(c);
+                map.push(i);
+                i += 2;
+                continue;
+            }
+        }
+        // Copy one whole character.
+        let ch_len = s[i..].chars().next().map(char::len_utf8).unwrap_or(1);
+        out.push_str(&s[i..i + ch_len]);
+        for _ in 0..ch_len {
+            map.push(i);
+        }
+        i += ch_len;
+    }
+    map.push(bytes.len());
+    (out, map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unchanged_document_writes_back_identically() {
+        let cases: [&[u8]; 6] = [
+            b"BEGIN:VCALENDAR\r\nX:1\r\n a\r\nEND:VCALENDAR\r\n",
+            b"\xEF\xBB\xBFBEGIN:VCALENDAR\nX:1\n\tb\nEND:VCALENDAR",
+            b"A:\xff\xfe\r\r\n\n \n\r",
+            b"",
+            b" leading continuation\r\n",
+            b"X;P=\"a:b\";Q=c:d\r\n",
+        ];
+        for c in cases {
+            assert_eq!(Document::parse(c).write_unchanged(), c);
+        }
+    }
+
+    #[test]
+    fn unfold_keeps_bytes_including_split_utf8() {
+        // "é" (C3 A9) split across a fold must come back whole.
+        let src = b"SUMMARY:caf\xC3\r\n \xA9 ok\r\n";
+        let d = Document::parse(src);
+        assert_eq!(d.lines.len(), 1);
+        assert_eq!(d.lines[0].value_str().unwrap(), "café ok");
+    }
+
+    #[test]
+    fn unfold_does_not_trim_space_before_a_fold() {
+        let d = Document::parse(b"DESCRIPTION:Join \r\n Microsoft\r\n");
+        assert_eq!(d.lines[0].text_value(), "Join Microsoft");
+    }
+
+    #[test]
+    fn escape_sequence_split_by_fold_is_restored() {
+        let d = Document::parse(b"DESCRIPTION:a\\\r\n\tnb\\\n ,c\n");
+        assert_eq!(d.lines[0].text_value(), "a\nb,c");
+        assert_eq!(d.fold_char, b'\t');
+        assert_eq!(d.newline, b"\r\n");
+    }
+
+    #[test]
+    fn quoted_params_may_hold_colons_and_semicolons() {
+        let d = Document::parse(
+            b"ORGANIZER;CN=\"Doe; Jane: PhD\";SENT-BY=\"mailto:a@b.c\":mailto:j@b.c\r\n",
+        );
+        let l = &d.lines[0];
+        assert!(l.is("organizer"));
+        assert_eq!(l.value_lossy(), "mailto:j@b.c");
+        assert_eq!(l.param("cn").as_deref(), Some("Doe; Jane: PhD"));
+        assert_eq!(l.param("SENT-BY").as_deref(), Some("mailto:a@b.c"));
+    }
+
+    #[test]
+    fn unescape_is_single_pass_and_lenient() {
+        assert_eq!(unescape_text(r"a\\nb"), "a\\nb");
+        assert_eq!(unescape_text(r"a\nb\Nc"), "a\nb\nc");
+        assert_eq!(unescape_text(r"x\:y\,z\;w\q\"), "x:y,z;w\\q\\");
+        let s = "C:\\dir; a,b\nline";
+        assert_eq!(unescape_text(&escape_text(s)), s);
+    }
+
+    #[test]
+    fn fold_never_splits_utf8_or_escapes_and_keeps_75_octets() {
+        let text = "é€😀\\n".repeat(40);
+        let folded = fold_line(format!("DESCRIPTION:{text}").as_bytes(), b"\r\n", b' ');
+        for (i, phys) in folded.split(|&b| b == b'\n').enumerate() {
+            let phys = phys.strip_suffix(b"\r").unwrap_or(phys);
+            assert!(phys.len() <= 75, "line {i} has {} octets", phys.len());
+            let body = if i == 0 {
+                phys
+            } else {
+                phys.get(1..).unwrap_or(&[])
+            };
+            assert!(
+                std::str::from_utf8(body).is_ok(),
+                "line {i} splits a character"
+            );
+            assert!(!body.ends_with(b"\\") || body.ends_with(b"\\\\"));
+        }
+        let d = Document::parse(&folded);
+        assert_eq!(d.lines.len(), 1);
+        assert_eq!(d.lines[0].value_str().unwrap(), text);
+    }
+
+    #[test]
+    fn mapped_unescape_points_back_into_the_raw_value() {
+        let raw = r"ab\,c\nd";
+        let (text, map) = unescape_text_mapped(raw);
+        assert_eq!(text, "ab,c\nd");
+        let comma = text.find(',').unwrap();
+        assert_eq!(&raw[map[comma]..map[comma + 1]], r"\,");
+        assert_eq!(map[text.len()], raw.len());
+    }
+}

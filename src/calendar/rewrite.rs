@@ -1,0 +1,1060 @@
+//! Rewriting one calendar object: find the meeting, apply the eligibility rules, replace the
+//! block in every body of every component, bring LOCATION and the X-MICROSOFT-* meeting
+//! properties into line, raise SEQUENCE, and build the iTIP REQUEST.
+//!
+//! Every line we do not change is written back byte for byte (see `lines.rs`).
+
+use super::block::{self, BodyFormat, FoundBlock, LinkKind};
+use super::lines::{escape_text, unescape_text_mapped, ContentLine, Document, Edits};
+use super::render::{html_escape, render_html, render_text};
+use super::schedule::{self, Occurrences, RawDate};
+use super::{itip, CalendarError, RewriteOutcome, RewriteRequest, RewrittenMeeting};
+use crate::model::{MeetingCoordinates, MeetingKind, SourceMeetingType, TargetMeetingType};
+use crate::rules::eligibility::{self, BlockOwnership, ExistingBlock, SkipReason};
+use std::ops::Range;
+
+/// A top-level VEVENT: its BEGIN/END line indices, its own properties and nested components.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    pub end: usize,
+    pub props: Vec<usize>,
+    pub children: Vec<Range<usize>>,
+}
+
+/// The component structure of a calendar stream.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Structure {
+    /// VCALENDAR-level properties (METHOD, PRODID, ...).
+    pub cal_props: Vec<usize>,
+    /// Line index of each `BEGIN:VCALENDAR`.
+    pub cal_begins: Vec<usize>,
+    pub events: Vec<Event>,
+    /// Line ranges of VTIMEZONE components (BEGIN..=END).
+    pub vtimezones: Vec<Range<usize>>,
+}
+
+fn malformed(line: &ContentLine, message: impl Into<String>) -> CalendarError {
+    CalendarError::Malformed {
+        line: line.line_no,
+        message: message.into(),
+    }
+}
+
+fn is_blank(l: &ContentLine) -> bool {
+    l.unfolded.iter().all(|b| b.is_ascii_whitespace())
+}
+
+/// Checks BEGIN/END nesting and indexes the components.
+pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
+    let mut s = Structure::default();
+    let mut stack: Vec<(String, usize)> = Vec::new();
+    let mut current_event: Option<Event> = None;
+    let mut seen_calendar = false;
+    for (i, l) in doc.lines.iter().enumerate() {
+        if is_blank(l) {
+            continue;
+        }
+        if !l.has_value() {
+            let shown: String = String::from_utf8_lossy(&l.unfolded)
+                .chars()
+                .take(40)
+                .collect();
+            return Err(malformed(
+                l,
+                format!("'{shown}' is not a content line (no ':'); a folded line must start with a space or tab"),
+            ));
+        }
+        if l.is("BEGIN") {
+            let name = l.value_lossy().trim().to_ascii_uppercase();
+            if stack.is_empty() {
+                if name != "VCALENDAR" {
+                    return Err(malformed(
+                        l,
+                        format!("expected BEGIN:VCALENDAR, found BEGIN:{name}"),
+                    ));
+                }
+                seen_calendar = true;
+                s.cal_begins.push(i);
+            }
+            if stack.len() > 64 {
+                return Err(malformed(l, "components nested more than 64 deep"));
+            }
+            if stack.len() == 1 && name == "VEVENT" {
+                current_event = Some(Event {
+                    end: i,
+                    props: Vec::new(),
+                    children: Vec::new(),
+                });
+            }
+            if stack.len() == 2 {
+                if let Some(ev) = current_event.as_mut() {
+                    ev.children.push(i..i);
+                }
+            }
+            stack.push((name, i));
+            continue;
+        }
+        if l.is("END") {
+            let name = l.value_lossy().trim().to_ascii_uppercase();
+            match stack.pop() {
+                Some((open, begin)) if open == name => {
+                    if stack.len() == 1 && name == "VEVENT" {
+                        if let Some(mut ev) = current_event.take() {
+                            ev.end = i;
+                            s.events.push(ev);
+                        }
+                    } else if stack.len() == 1 && name == "VTIMEZONE" {
+                        s.vtimezones.push(begin..i + 1);
+                    } else if stack.len() == 2 {
+                        if let Some(ev) = current_event.as_mut() {
+                            if let Some(last) = ev.children.last_mut() {
+                                last.end = i + 1;
+                            }
+                        }
+                    }
+                }
+                Some((open, _)) => {
+                    return Err(malformed(l, format!("END:{name} closes BEGIN:{open}")));
+                }
+                None => return Err(malformed(l, format!("END:{name} without BEGIN"))),
+            }
+            continue;
+        }
+        match stack.len() {
+            0 => {
+                let shown: String = String::from_utf8_lossy(l.name_bytes())
+                    .chars()
+                    .take(40)
+                    .collect();
+                return Err(malformed(
+                    l,
+                    format!("property {shown} outside BEGIN:VCALENDAR"),
+                ));
+            }
+            1 => s.cal_props.push(i),
+            2 => {
+                if let Some(ev) = current_event.as_mut() {
+                    ev.props.push(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some((open, begin)) = stack.last() {
+        return Err(CalendarError::Malformed {
+            line: doc.lines[*begin].line_no,
+            message: format!("BEGIN:{open} is never closed (missing END:{open})"),
+        });
+    }
+    if !seen_calendar {
+        return Err(CalendarError::Malformed {
+            line: 1,
+            message: "not an iCalendar object (no BEGIN:VCALENDAR)".to_string(),
+        });
+    }
+    Ok(s)
+}
+
+fn prop<'d>(doc: &'d Document, ev: &Event, name: &str) -> Option<&'d ContentLine> {
+    ev.props.iter().map(|&i| &doc.lines[i]).find(|l| l.is(name))
+}
+
+fn prop_idx(doc: &Document, ev: &Event, name: &str) -> Option<usize> {
+    ev.props.iter().copied().find(|&i| doc.lines[i].is(name))
+}
+
+fn raw_date(l: &ContentLine) -> RawDate {
+    RawDate {
+        value: l.value_lossy().trim().to_string(),
+        tzid: l.param("TZID"),
+        value_type: l.param("VALUE"),
+    }
+}
+
+fn occurrences(doc: &Document, ev: &Event, with_rules: bool) -> Occurrences {
+    let mut o = Occurrences {
+        dtstart: prop(doc, ev, "DTSTART").map(raw_date),
+        dtend: prop(doc, ev, "DTEND").map(raw_date),
+        duration: prop(doc, ev, "DURATION").map(|l| l.value_lossy().trim().to_string()),
+        ..Default::default()
+    };
+    if with_rules {
+        for &i in &ev.props {
+            let l = &doc.lines[i];
+            if l.is("RRULE") {
+                o.rrules.push(l.value_lossy().trim().to_string());
+            } else if l.is("RDATE") {
+                o.rdates.push(raw_date(l));
+            } else if l.is("EXDATE") {
+                o.exdates.push(raw_date(l));
+            }
+        }
+    }
+    o
+}
+
+/// One body property (DESCRIPTION or HTML X-ALT-DESC) of one component.
+#[derive(Debug, Clone)]
+struct Body {
+    event: usize,
+    line: usize,
+    format: BodyFormat,
+    text: String,
+    map: Vec<usize>,
+    block: Option<FoundBlock>,
+}
+
+impl Body {
+    fn has_links(&self) -> bool {
+        self.block.as_ref().is_some_and(|b| !b.links.is_empty())
+    }
+}
+
+/// The meeting's machine-readable markers (X-MICROSOFT-*), TEXT-unescaped.
+#[derive(Debug, Clone, Default)]
+struct Markers {
+    teams_url: Option<String>,
+    external_link: Option<String>,
+    information: Option<String>,
+}
+
+fn markers(doc: &Document, ev: &Event) -> Markers {
+    let get = |name: &str| {
+        prop(doc, ev, name)
+            .map(|l| l.text_value().trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    Markers {
+        teams_url: get("X-MICROSOFT-SKYPETEAMSMEETINGURL"),
+        external_link: get("X-MICROSOFT-ONLINEMEETINGEXTERNALLINK"),
+        information: get("X-MICROSOFT-ONLINEMEETINGINFORMATION"),
+    }
+}
+
+fn meeting_kind_of(kind: LinkKind) -> MeetingKind {
+    match kind {
+        LinkKind::Skype => MeetingKind::SkypeForBusiness,
+        _ => MeetingKind::Teams,
+    }
+}
+
+/// Rejects coordinates that could break the block's markup or point somewhere unsafe.
+pub fn validate_coordinates(c: &MeetingCoordinates) -> Result<(), CalendarError> {
+    let check = |what: &str, url: &str| {
+        let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
+        let bad = url
+            .chars()
+            .find(|ch| ch.is_whitespace() || ch.is_control() || "\"'<>\\`".contains(*ch));
+        if !ok_scheme {
+            return Err(CalendarError::InvalidCoordinates(format!(
+                "{what} must be an http(s) URL, got '{url}'"
+            )));
+        }
+        if let Some(ch) = bad {
+            return Err(CalendarError::InvalidCoordinates(format!(
+                "{what} contains the character {ch:?}"
+            )));
+        }
+        Ok(())
+    };
+    check("joinUrl", &c.join_url)?;
+    let expected = match c.meeting_kind {
+        MeetingKind::Teams => [LinkKind::Teams],
+        MeetingKind::SkypeForBusiness => [LinkKind::Skype],
+    };
+    if block::classify_link(&c.join_url).map(|k| [k]) != Some(expected) {
+        return Err(CalendarError::InvalidCoordinates(format!(
+            "joinUrl '{}' is not a {} join link",
+            c.join_url, c.meeting_kind
+        )));
+    }
+    if let Some(u) = &c.find_local_number_url {
+        check("findLocalNumberUrl", u)?;
+    }
+    if let Some(u) = &c.meeting_options_url {
+        check("meetingOptionsUrl", u)?;
+    }
+    if c.conference_id
+        .chars()
+        .any(|ch| !(ch.is_ascii_digit() || ch == ' '))
+    {
+        return Err(CalendarError::InvalidCoordinates(format!(
+            "conferenceId '{}' must be digits",
+            c.conference_id
+        )));
+    }
+    for n in c.toll_numbers.iter().chain(&c.toll_free_numbers) {
+        if !n.number.chars().any(|ch| ch.is_ascii_digit())
+            || n.number.chars().any(|ch| ch.is_control())
+        {
+            return Err(CalendarError::InvalidCoordinates(format!(
+                "'{}' is not a phone number",
+                n.number
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Visible text of a block, for the already-up-to-date comparison (tags dropped in HTML).
+fn visible_text(s: &str, format: BodyFormat) -> String {
+    match format {
+        BodyFormat::Text => s.to_string(),
+        BodyFormat::Html => {
+            let mut out = String::with_capacity(s.len() / 2);
+            let mut in_tag = false;
+            for c in s.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    _ if !in_tag => out.push(c),
+                    _ => {}
+                }
+            }
+            block::decode_entities(&out)
+        }
+    }
+}
+
+/// The judgement on a meeting's blocks, shared by calendars and bare bodies.
+struct Verdict {
+    from: MeetingKind,
+    to: MeetingKind,
+}
+
+/// Applies the block-level rules (consumer, channel, add-in origin, source/target, up to date).
+fn judge_blocks(
+    blocks: &[(&FoundBlock, &str, BodyFormat)],
+    m: &Markers,
+    req: &RewriteRequest,
+) -> Result<Result<Verdict, SkipReason>, CalendarError> {
+    let linked: Vec<&(&FoundBlock, &str, BodyFormat)> = blocks
+        .iter()
+        .filter(|(b, _, _)| !b.links.is_empty())
+        .collect();
+    if linked.is_empty() {
+        return Ok(Err(SkipReason::NoOnlineMeetingBlock));
+    }
+    let consumer_marker = m
+        .information
+        .as_deref()
+        .is_some_and(|i| i.replace(' ', "").contains("\"OnlineMeetingProvider\":4"));
+    let kinds: Vec<LinkKind> = linked.iter().filter_map(|(b, _, _)| b.kind()).collect();
+    if consumer_marker || kinds.contains(&LinkKind::TeamsConsumer) {
+        return Ok(Err(SkipReason::ConsumerTeamsMeeting));
+    }
+    let kind = if kinds.contains(&LinkKind::Teams) {
+        LinkKind::Teams
+    } else {
+        LinkKind::Skype
+    };
+    let meetup: Vec<&str> = linked
+        .iter()
+        .flat_map(|(b, _, _)| b.meetup_join_links())
+        .collect();
+    if kind == LinkKind::Teams {
+        let channel_marker = m.information.as_deref().is_some_and(|i| {
+            let i = i.replace(' ', "");
+            i.contains("\"OnlineMeetingChannelId\":\"")
+                && !i.contains("\"OnlineMeetingChannelId\":\"\"")
+        });
+        let channel_link = meetup
+            .iter()
+            .filter_map(|u| block::teams_thread_id(u))
+            .any(|t| block::is_channel_thread(&t));
+        let channel_url = m
+            .teams_url
+            .as_deref()
+            .and_then(block::teams_thread_id)
+            .is_some_and(|t| block::is_channel_thread(&t));
+        if channel_marker || channel_link || channel_url {
+            return Ok(Err(SkipReason::ChannelMeeting));
+        }
+    }
+    let links_of = |k: LinkKind| -> Vec<&str> {
+        linked
+            .iter()
+            .flat_map(|(b, _, _)| b.links.iter())
+            .filter(|l| l.kind == k)
+            .map(|l| l.url.as_str())
+            .collect()
+    };
+    let has_add_in_structure = match kind {
+        LinkKind::Skype => linked.iter().any(|(b, _, _)| b.skype_add_in_marker),
+        _ => linked.iter().all(|(b, _, _)| b.closed && !b.periods),
+    };
+    let markers_agree = match kind {
+        LinkKind::Teams => m.teams_url.as_ref().map(|u| {
+            links_of(LinkKind::Teams)
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(u))
+        }),
+        _ => m.external_link.as_ref().map(|u| {
+            let base = u.split(['?', '#']).next().unwrap_or("");
+            links_of(LinkKind::Skype)
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(base))
+        }),
+    };
+    let ownership = BlockOwnership {
+        has_add_in_structure,
+        markers_agree,
+        teams_context_oid: meetup.iter().find_map(|u| block::teams_context_oid(u)),
+        organizer_object_id: req.organizer_object_id,
+        skype_meet_user: links_of(LinkKind::Skype)
+            .first()
+            .and_then(|u| block::skype_meet_user(u)),
+        organizer_sip_user: req
+            .organizer_sip_address
+            .map(|s| eligibility::calendar_address(s).trim_start_matches("sip:"))
+            .map(|s| s.split('@').next().unwrap_or(s).to_string()),
+    };
+    if let Err(reason) = eligibility::block_created_by_add_in(&ownership) {
+        return Ok(Err(reason));
+    }
+    let from = meeting_kind_of(kind);
+    let selected = match req.source {
+        SourceMeetingType::All => true,
+        SourceMeetingType::SfB => from == MeetingKind::SkypeForBusiness,
+        SourceMeetingType::Teams => from == MeetingKind::Teams,
+    };
+    if !selected {
+        return Ok(Err(SkipReason::KindNotSelected { kind: from }));
+    }
+    let to = match req.target {
+        TargetMeetingType::Current => from,
+        TargetMeetingType::Teams => MeetingKind::Teams,
+    };
+    if req.coordinates.meeting_kind != to {
+        return match req.target {
+            TargetMeetingType::Current => Ok(Err(SkipReason::KindMismatch {
+                meeting: from,
+                coordinates: req.coordinates.meeting_kind,
+            })),
+            TargetMeetingType::Teams => Err(CalendarError::InvalidCoordinates(
+                "TargetMeetingType Teams needs Teams coordinates (meetingKind \"Teams\")".into(),
+            )),
+        };
+    }
+    let existing: Vec<ExistingBlock> = linked
+        .iter()
+        .map(|(b, body, format)| ExistingBlock {
+            kind: b.kind().map(meeting_kind_of).unwrap_or(from),
+            join_urls: b.links.iter().map(|l| l.url.clone()).collect(),
+            text: visible_text(&body[b.range.clone()], *format),
+        })
+        .collect();
+    let markers_current = m.teams_url.as_ref().map_or(true, |u| {
+        to != MeetingKind::Teams || u == &req.coordinates.join_url
+    });
+    if markers_current && eligibility::already_up_to_date(&existing, req.coordinates) {
+        return Ok(Err(SkipReason::AlreadyUpToDate));
+    }
+    Ok(Ok(Verdict { from, to }))
+}
+
+/// A changed body, for dry runs and the iMIP parts.
+#[derive(Debug, Clone)]
+pub(crate) struct BodyChange {
+    pub label: String,
+    pub format: BodyFormat,
+    pub before: String,
+    pub after: String,
+    pub event: usize,
+}
+
+/// Everything decided for one calendar object.
+pub(crate) struct Plan<'a> {
+    pub doc: Document<'a>,
+    pub structure: Structure,
+    pub edits: Edits,
+    pub bodies: Vec<BodyChange>,
+    pub uid: String,
+    pub sequence: u32,
+    pub primary: usize,
+}
+
+fn format_utc(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// Builds `NAME;PARAMS:value` with the original name and parameters, folded in file style.
+fn with_value(doc: &Document, l: &ContentLine, raw_value: &str) -> Vec<u8> {
+    let mut logical = Vec::with_capacity(l.unfolded.len() + raw_value.len());
+    logical.extend_from_slice(l.name_bytes());
+    logical.extend_from_slice(l.params_bytes());
+    logical.push(b':');
+    logical.extend_from_slice(raw_value.as_bytes());
+    doc.fold(&logical)
+}
+
+fn new_line(doc: &Document, logical: &str) -> Vec<u8> {
+    doc.fold(logical.as_bytes())
+}
+
+/// Swaps a Teams thread id in all its spellings (`19:x@thread.v2`, `19_x@thread.v2`,
+/// `19:x-thread.v2`); `None` when the old one is not there.
+fn swap_thread(value: &str, old: &str, new: &str) -> Option<String> {
+    let variants = |t: &str| {
+        [
+            t.to_string(),
+            t.replacen("19:", "19_", 1),
+            t.replace('@', "-"),
+        ]
+    };
+    let (o, n) = (variants(old), variants(new));
+    let mut out = value.to_string();
+    let mut hit = false;
+    for (a, b) in o.iter().zip(n.iter()) {
+        if out.contains(a.as_str()) {
+            out = out.replace(a.as_str(), b);
+            hit = true;
+        }
+    }
+    hit.then_some(out)
+}
+
+/// Decides and prepares every edit; `Err` for bad input, `Ok(Err)` for a skip.
+pub(crate) fn plan<'a>(
+    ics: &'a [u8],
+    req: &RewriteRequest,
+) -> Result<Result<Plan<'a>, SkipReason>, CalendarError> {
+    validate_coordinates(req.coordinates)?;
+    let doc = Document::parse(ics);
+    let st = structure(&doc)?;
+    if st.events.is_empty() {
+        return Ok(Err(SkipReason::NoMeeting));
+    }
+    let uid_of = |ev: &Event| {
+        prop(&doc, ev, "UID")
+            .map(|l| l.value_lossy().trim().to_string())
+            .unwrap_or_default()
+    };
+    let mut uids: Vec<String> = st.events.iter().map(uid_of).collect();
+    let uid = uids[0].clone();
+    uids.sort();
+    uids.dedup();
+    if uids.len() > 1 {
+        return Err(CalendarError::SeveralMeetings { uids: uids.len() });
+    }
+    let master = st
+        .events
+        .iter()
+        .position(|ev| prop(&doc, ev, "RECURRENCE-ID").is_none());
+    let primary = master.unwrap_or(0);
+    let pev = &st.events[primary];
+
+    // Eligibility, in rules::eligibility::RULE_ORDER.
+    let method = st
+        .cal_props
+        .iter()
+        .map(|&i| &doc.lines[i])
+        .find(|l| l.is("METHOD"))
+        .map(|l| l.value_lossy().trim().to_string());
+    let status = prop(&doc, pev, "STATUS").map(|l| l.value_lossy().trim().to_string());
+    if let Err(r) = eligibility::not_cancelled(status.as_deref(), method.as_deref()) {
+        return Ok(Err(r));
+    }
+    let organizer = st
+        .events
+        .iter()
+        .find_map(|ev| prop(&doc, ev, "ORGANIZER"))
+        .map(|l| l.value_lossy().trim().to_string());
+    if let Err(r) = eligibility::organizer_only(organizer.as_deref(), req.organizer) {
+        return Ok(Err(r));
+    }
+    let attendees: Vec<String> = st
+        .events
+        .iter()
+        .flat_map(|ev| ev.props.iter().map(|&i| &doc.lines[i]))
+        .filter(|l| l.is("ATTENDEE"))
+        .map(|l| l.value_lossy().trim().to_string())
+        .collect();
+    if let Err(r) = eligibility::attendee_limit(&attendees, req.organizer) {
+        return Ok(Err(r));
+    }
+    let mut future = false;
+    for (i, ev) in st.events.iter().enumerate() {
+        let o = occurrences(&doc, ev, Some(i) == master);
+        if schedule::has_instance_ending_after(&o, req.now).map_err(CalendarError::Recurrence)? {
+            future = true;
+            break;
+        }
+    }
+    if let Err(r) = eligibility::future_only(future) {
+        return Ok(Err(r));
+    }
+
+    // Bodies and their blocks.
+    let mut bodies: Vec<Body> = Vec::new();
+    for (ei, ev) in st.events.iter().enumerate() {
+        for &li in &ev.props {
+            let l = &doc.lines[li];
+            let format = if l.is("DESCRIPTION") {
+                BodyFormat::Text
+            } else if l.is("X-ALT-DESC")
+                && l.param("FMTTYPE")
+                    .is_some_and(|f| f.eq_ignore_ascii_case("text/html"))
+            {
+                BodyFormat::Html
+            } else {
+                continue;
+            };
+            let (text, map) = unescape_text_mapped(&l.value_lossy());
+            let block = block::find_block(&text, format);
+            bodies.push(Body {
+                event: ei,
+                line: li,
+                format,
+                text,
+                map,
+                block,
+            });
+        }
+    }
+    let m = markers(&doc, pev);
+    let found: Vec<(&FoundBlock, &str, BodyFormat)> = bodies
+        .iter()
+        .filter_map(|b| b.block.as_ref().map(|f| (f, b.text.as_str(), b.format)))
+        .collect();
+    let verdict = match judge_blocks(&found, &m, req)? {
+        Ok(v) => v,
+        Err(r) => return Ok(Err(r)),
+    };
+    let c = req.coordinates;
+    let converting = verdict.from != verdict.to;
+    let old_links: Vec<String> = bodies
+        .iter()
+        .filter_map(|b| b.block.as_ref())
+        .flat_map(|b| b.links.iter().map(|l| l.url.clone()))
+        .chain(m.teams_url.clone())
+        .collect();
+    let old_thread = bodies
+        .iter()
+        .filter_map(|b| b.block.as_ref())
+        .flat_map(|b| {
+            b.meetup_join_links()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .chain(m.teams_url.clone())
+        .find_map(|u| block::teams_thread_id(&u));
+    let new_thread = block::teams_thread_id(&c.join_url);
+    let url_changed = !old_links.iter().any(|u| u == &c.join_url);
+
+    let mut edits = Edits::default();
+    let mut changes = Vec::new();
+    let any_linked = bodies.iter().any(Body::has_links);
+    for b in &bodies {
+        let Some(found) = &b.block else { continue };
+        if !any_linked {
+            continue;
+        }
+        let l = &doc.lines[b.line];
+        let raw = l.value_str().map_err(|_| CalendarError::InvalidUtf8 {
+            line: l.line_no,
+            property: l.name(),
+        })?;
+        let rendered = match b.format {
+            BodyFormat::Text => render_text(c, "\n"),
+            BodyFormat::Html => render_html(c, "\n"),
+        };
+        let (rs, re) = (b.map[found.range.start], b.map[found.range.end]);
+        let new_raw = format!("{}{}{}", &raw[..rs], escape_text(&rendered), &raw[re..]);
+        edits.set(b.line, with_value(&doc, l, &new_raw));
+        let after = format!(
+            "{}{}{}",
+            &b.text[..found.range.start],
+            rendered,
+            &b.text[found.range.end..]
+        );
+        let which = if Some(b.event) == master {
+            "master".to_string()
+        } else {
+            let rid = prop(&doc, &st.events[b.event], "RECURRENCE-ID")
+                .map(|l| l.value_lossy().trim().to_string())
+                .unwrap_or_default();
+            format!("RECURRENCE-ID={rid}")
+        };
+        changes.push(BodyChange {
+            label: format!("VEVENT[{which}]/{}", l.name()),
+            format: b.format,
+            before: b.text.clone(),
+            after,
+            event: b.event,
+        });
+    }
+
+    let now = format_utc(req.now);
+    let mut master_sequence = None;
+    for (ei, ev) in st.events.iter().enumerate() {
+        // SEQUENCE+1 on every component sent; Exchange mirrors it in CDO-APPT-SEQUENCE.
+        let old_seq = prop(&doc, ev, "SEQUENCE")
+            .and_then(|l| l.value_lossy().trim().parse::<i64>().ok())
+            .unwrap_or(0)
+            .clamp(0, u32::MAX as i64 - 1) as u32;
+        let seq = old_seq + 1;
+        if ei == primary {
+            master_sequence = Some(seq);
+        }
+        match prop_idx(&doc, ev, "SEQUENCE") {
+            Some(i) => edits.set(i, with_value(&doc, &doc.lines[i], &seq.to_string())),
+            None => edits.insert_before(ev.end, new_line(&doc, &format!("SEQUENCE:{seq}"))),
+        }
+        match prop_idx(&doc, ev, "DTSTAMP") {
+            Some(i) => edits.set(i, with_value(&doc, &doc.lines[i], &now)),
+            None => edits.insert_before(ev.end, new_line(&doc, &format!("DTSTAMP:{now}"))),
+        }
+        let em = markers(&doc, ev);
+        for &i in &ev.props {
+            let l = &doc.lines[i];
+            let name = l.name();
+            let text = l.text_value();
+            let set = |edits: &mut Edits, v: &str| {
+                edits.set(i, with_value(&doc, l, &escape_text(v)));
+            };
+            match name.as_str() {
+                "LAST-MODIFIED" => edits.set(i, with_value(&doc, l, &now)),
+                "X-MICROSOFT-CDO-APPT-SEQUENCE" => {
+                    edits.set(i, with_value(&doc, l, &seq.to_string()))
+                }
+                "LOCATION" | "X-MICROSOFT-LOCATIONDISPLAYNAME" | "X-MICROSOFT-LOCATIONS" => {
+                    let mut v = text.clone();
+                    for old in &old_links {
+                        if old != &c.join_url && !old.is_empty() {
+                            v = v.replace(old.as_str(), &c.join_url);
+                        }
+                    }
+                    if converting {
+                        v = v.replace("Skype Meeting", "Microsoft Teams Meeting");
+                    }
+                    if v != text {
+                        set(&mut edits, &v);
+                    }
+                }
+                "X-MICROSOFT-SKYPETEAMSMEETINGURL" => {
+                    if verdict.to == MeetingKind::Teams {
+                        if text.trim() != c.join_url {
+                            set(&mut edits, &c.join_url);
+                        }
+                    } else {
+                        edits.delete(i);
+                    }
+                }
+                "X-MICROSOFT-ONLINEMEETINGCONFERENCEID" => {
+                    let id: String = c
+                        .conference_id
+                        .chars()
+                        .filter(|c| c.is_ascii_digit())
+                        .collect();
+                    if id.is_empty() {
+                        edits.delete(i);
+                    } else if text.trim() != id {
+                        set(&mut edits, &id);
+                    }
+                }
+                "X-MICROSOFT-ONLINEMEETINGTOLLNUMBER" => match c.toll_numbers.first() {
+                    Some(n) if text.trim() != n.number => set(&mut edits, &n.number),
+                    Some(_) => {}
+                    None => edits.delete(i),
+                },
+                "X-MICROSOFT-ONLINEMEETINGEXTERNALLINK" => {
+                    if verdict.to == MeetingKind::SkypeForBusiness {
+                        if text.trim() != c.join_url {
+                            set(&mut edits, &c.join_url);
+                        }
+                    } else if converting {
+                        edits.delete(i);
+                    }
+                }
+                "X-MICROSOFT-ONLINEMEETINGINTERNALLINK" | "X-MICROSOFT-CONFERENCETELURI"
+                    if converting || url_changed =>
+                {
+                    edits.delete(i)
+                }
+                n if n.starts_with("X-MICROSOFT-UC") && converting => edits.delete(i),
+                "X-MICROSOFT-ONLINEMEETINGINFORMATION" if converting => set(
+                    &mut edits,
+                    "{\"OnlineMeetingChannelId\":null,\"OnlineMeetingProvider\":3}",
+                ),
+                "X-MICROSOFT-ONLINEMEETINGCONFLINK"
+                | "X-MICROSOFT-SKYPETEAMSPROPERTIES"
+                | "X-MICROSOFT-SCHEDULINGSERVICEUPDATEURL" => {
+                    if converting {
+                        edits.delete(i);
+                    } else if url_changed {
+                        // Tied to the old meeting thread: follow the new one, or drop a
+                        // stale value rather than contradict the new block.
+                        let swapped = match (&old_thread, &new_thread) {
+                            (Some(o), Some(n)) => swap_thread(&text, o, n),
+                            _ => None,
+                        };
+                        match swapped {
+                            Some(v) => set(&mut edits, &v),
+                            None => edits.delete(i),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if converting && Some(ei) == master.or(Some(primary)) {
+            let mut add = Vec::new();
+            if em.teams_url.is_none() {
+                add.extend(new_line(
+                    &doc,
+                    &format!(
+                        "X-MICROSOFT-SKYPETEAMSMEETINGURL:{}",
+                        escape_text(&c.join_url)
+                    ),
+                ));
+            }
+            if em.information.is_none() {
+                add.extend(new_line(
+                    &doc,
+                    "X-MICROSOFT-ONLINEMEETINGINFORMATION:{\"OnlineMeetingChannelId\":null\\,\"OnlineMeetingProvider\":3}",
+                ));
+            }
+            edits.insert_before(ev.end, add);
+        }
+    }
+    Ok(Ok(Plan {
+        sequence: master_sequence.unwrap_or(1),
+        doc,
+        structure: st,
+        edits,
+        bodies: changes,
+        uid,
+        primary,
+    }))
+}
+
+/// Rewrites one calendar object (a CalDAV resource or an exported .ics holding one meeting).
+pub fn rewrite_calendar_object(
+    ics: &[u8],
+    req: &RewriteRequest,
+) -> Result<RewriteOutcome, CalendarError> {
+    let p = match plan(ics, req)? {
+        Ok(p) => p,
+        Err(reason) => return Ok(RewriteOutcome::Skipped(reason)),
+    };
+    let organizer_copy = p.doc.write(&p.edits);
+    let itip_request = itip::build_request(&organizer_copy, req.organizer, req.sent_by)?;
+    let pev = &p.structure.events[p.primary];
+    let doc = &p.doc;
+    let summary = prop(doc, pev, "SUMMARY")
+        .map(|l| l.text_value())
+        .unwrap_or_default();
+    let org_line = p
+        .structure
+        .events
+        .iter()
+        .find_map(|ev| prop(doc, ev, "ORGANIZER"));
+    let organizer = org_line
+        .map(|l| eligibility::calendar_address(&l.value_lossy()).to_string())
+        .unwrap_or_else(|| req.organizer.to_string());
+    let organizer_name = org_line
+        .and_then(|l| l.param("CN"))
+        .filter(|s| !s.is_empty());
+    let mut attendees: Vec<String> = Vec::new();
+    for ev in &p.structure.events {
+        for &i in &ev.props {
+            let l = &doc.lines[i];
+            if !l.is("ATTENDEE") {
+                continue;
+            }
+            let v = l.value_lossy();
+            let addr = eligibility::calendar_address(&v);
+            if !addr.contains('@') || eligibility::same_address(addr, &organizer) {
+                continue;
+            }
+            if !attendees.iter().any(|a| a.eq_ignore_ascii_case(addr)) {
+                attendees.push(addr.to_string());
+            }
+        }
+    }
+    let master_text = p
+        .bodies
+        .iter()
+        .find(|b| b.event == p.primary && b.format == BodyFormat::Text)
+        .map(|b| b.after.clone());
+    let master_html = p
+        .bodies
+        .iter()
+        .find(|b| b.event == p.primary && b.format == BodyFormat::Html)
+        .map(|b| b.after.clone());
+    let body_text = master_text.unwrap_or_else(|| render_text(req.coordinates, "\n"));
+    let body_html = master_html.unwrap_or_else(|| {
+        format!(
+            "<html><body><div style=\"white-space:pre-wrap\">{}</div></body></html>",
+            html_escape(&body_text)
+        )
+    });
+    Ok(RewriteOutcome::Rewritten(RewrittenMeeting {
+        uid: p.uid,
+        sequence: p.sequence,
+        organizer_copy,
+        itip_request,
+        attendees,
+        summary,
+        organizer,
+        organizer_name,
+        body_text,
+        body_html,
+    }))
+}
+
+/// A unified diff of every body (DESCRIPTION, X-ALT-DESC, in master and overrides) before and
+/// after the rewrite. Changes nothing. A skipped meeting gives `# skipped: <reason>`.
+pub fn dry_run_diff(ics: &[u8], req: &RewriteRequest) -> Result<String, CalendarError> {
+    let p = match plan(ics, req)? {
+        Ok(p) => p,
+        Err(reason) => return Ok(format!("# skipped: {reason}\n")),
+    };
+    let mut out = String::new();
+    for b in &p.bodies {
+        out.push_str(&unified_diff(&b.label, &b.before, &b.after));
+    }
+    Ok(out)
+}
+
+/// A one-hunk unified diff (the rewrite changes one contiguous region) with 3 context lines.
+pub fn unified_diff(label: &str, before: &str, after: &str) -> String {
+    let a: Vec<&str> = before.split('\n').collect();
+    let b: Vec<&str> = after.split('\n').collect();
+    let mut pre = 0;
+    while pre < a.len() && pre < b.len() && a[pre] == b[pre] {
+        pre += 1;
+    }
+    if pre == a.len() && pre == b.len() {
+        return String::new();
+    }
+    let mut suf = 0;
+    while suf < a.len() - pre && suf < b.len() - pre && a[a.len() - 1 - suf] == b[b.len() - 1 - suf]
+    {
+        suf += 1;
+    }
+    let ctx = 3;
+    let start = pre.saturating_sub(ctx);
+    let a_end = (a.len() - suf + ctx).min(a.len());
+    let b_end = (b.len() - suf + ctx).min(b.len());
+    let mut out = format!("--- a/{label}\n+++ b/{label}\n");
+    out.push_str(&format!(
+        "@@ -{},{} +{},{} @@\n",
+        start + 1,
+        a_end - start,
+        start + 1,
+        b_end - start
+    ));
+    for l in &a[start..pre] {
+        out.push_str(&format!(" {l}\n"));
+    }
+    for l in &a[pre..a.len() - suf] {
+        out.push_str(&format!("-{l}\n"));
+    }
+    for l in &b[pre..b.len() - suf] {
+        out.push_str(&format!("+{l}\n"));
+    }
+    for l in &a[a.len() - suf..a_end] {
+        out.push_str(&format!(" {l}\n"));
+    }
+    out
+}
+
+/// Result of rewriting a bare body (an HTML or text body file, not a calendar).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyRewrite {
+    Rewritten(Vec<u8>),
+    Skipped(SkipReason),
+}
+
+/// Is this a bare HTML body (rather than plain text)? Decided by content.
+pub fn looks_like_html(body: &str) -> bool {
+    let head: String = body
+        .chars()
+        .take(4096)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    ["<html", "<body", "<div", "<p ", "<p>", "<span", "<br"]
+        .iter()
+        .any(|t| head.contains(t))
+}
+
+/// Rewrites just the block of a bare body (HTML or plain text, detected by content). No
+/// calendar rules apply beyond the block's own (kind, add-in origin, up to date).
+pub fn rewrite_body(body: &[u8], req: &RewriteRequest) -> Result<BodyRewrite, CalendarError> {
+    validate_coordinates(req.coordinates)?;
+    let text = std::str::from_utf8(body).map_err(|e| CalendarError::InvalidUtf8 {
+        line: 1 + body[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count(),
+        property: "body".into(),
+    })?;
+    let format = if looks_like_html(text) {
+        BodyFormat::Html
+    } else {
+        BodyFormat::Text
+    };
+    let Some(found) = block::find_block(text, format) else {
+        return Ok(BodyRewrite::Skipped(SkipReason::NoOnlineMeetingBlock));
+    };
+    if let Err(r) = judge_blocks(&[(&found, text, format)], &Markers::default(), req)? {
+        return Ok(BodyRewrite::Skipped(r));
+    }
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let rendered = match format {
+        BodyFormat::Text => render_text(req.coordinates, nl),
+        BodyFormat::Html => render_html(req.coordinates, nl),
+    };
+    let mut out = Vec::with_capacity(body.len() + rendered.len());
+    out.extend_from_slice(&body[..found.range.start]);
+    out.extend_from_slice(rendered.as_bytes());
+    out.extend_from_slice(&body[found.range.end..]);
+    Ok(BodyRewrite::Rewritten(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structure_reports_missing_end_and_bad_folds() {
+        let e = structure(&Document::parse(
+            b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:1\r\n",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("missing END:VEVENT"), "{e}");
+        let e = structure(&Document::parse(
+            b"BEGIN:VCALENDAR\r\nSUMMARY:a\r\nbroken fold\r\nEND:VCALENDAR\r\n",
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("line 3"), "{e}");
+        let e = structure(&Document::parse(b"BEGIN:VCALENDAR\r\nEND:VEVENT\r\n")).unwrap_err();
+        assert!(e.to_string().contains("closes BEGIN:VCALENDAR"), "{e}");
+        assert!(structure(&Document::parse(b"hello")).is_err());
+    }
+
+    #[test]
+    fn unified_diff_has_one_hunk_with_context() {
+        let d = unified_diff("x", "a\nb\nc\nd\ne\nf\ng\nh", "a\nb\nc\nd\nE\nf\ng\nh");
+        assert!(d.contains("@@ -2,7 +2,7 @@"), "{d}");
+        assert!(d.contains("-e\n+E\n"), "{d}");
+        assert_eq!(unified_diff("x", "same", "same"), "");
+    }
+
+    #[test]
+    fn swap_thread_handles_every_spelling() {
+        let v = "conf:sip:a\\;gruu\\;opaque=app:conf:focus:id:teams:2:0!19:meeting_OLD-thread.v2!x";
+        let s = swap_thread(v, "19:meeting_OLD@thread.v2", "19:meeting_NEW@thread.v2").unwrap();
+        assert!(s.contains("19:meeting_NEW-thread.v2"), "{s}");
+        let u = swap_thread(
+            "https://x/19_meeting_OLD@thread.v2/0",
+            "19:meeting_OLD@thread.v2",
+            "19:meeting_NEW@thread.v2",
+        )
+        .unwrap();
+        assert!(u.contains("19_meeting_NEW@thread.v2"));
+        assert!(swap_thread("none", "19:a@thread.v2", "19:b@thread.v2").is_none());
+    }
+}
