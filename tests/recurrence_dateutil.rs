@@ -127,10 +127,7 @@ fn random_rule(rng: &mut Rng) -> (String, NaiveDateTime) {
             .map(|d| {
                 let name = DAYS[d.parse::<usize>().unwrap_or(0)];
                 if ordinals {
-                    format!(
-                        "{}{name}",
-                        rng.signed(if freq == "MONTHLY" { 5 } else { 5 })
-                    )
+                    format!("{}{name}", rng.signed(5))
                 } else {
                     name.to_string()
                 }
