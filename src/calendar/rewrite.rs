@@ -8,6 +8,7 @@ use super::block::{self, BodyFormat, FoundBlock, LinkKind};
 use super::lines::{escape_text, unescape_text_mapped, ContentLine, Document, Edits};
 use super::render::{html_escape, render_html, render_text};
 use super::schedule::{self, Occurrences, RawDate};
+use super::tz::TimeZoneTable;
 use super::{itip, CalendarError, RewriteOutcome, RewriteRequest, RewrittenMeeting};
 use crate::model::{MeetingCoordinates, MeetingKind, SourceMeetingType, TargetMeetingType};
 use crate::rules::eligibility::{self, BlockOwnership, ExistingBlock, SkipReason};
@@ -191,6 +192,26 @@ fn occurrences(doc: &Document, ev: &Event, with_rules: bool) -> Occurrences {
         }
     }
     o
+}
+
+/// The calendar's VTIMEZONEs as the recurrence engine reads them: (name with parameters, value).
+fn time_zones(doc: &Document, st: &Structure) -> TimeZoneTable {
+    let blocks: Vec<Vec<(String, String)>> = st
+        .vtimezones
+        .iter()
+        .map(|r| {
+            doc.lines[r.clone()]
+                .iter()
+                .filter(|l| l.has_value())
+                .map(|l| {
+                    let mut name = String::from_utf8_lossy(l.name_bytes()).into_owned();
+                    name.push_str(&String::from_utf8_lossy(l.params_bytes()));
+                    (name, l.value_lossy().into_owned())
+                })
+                .collect()
+        })
+        .collect();
+    TimeZoneTable::from_vtimezones(&blocks)
 }
 
 /// One body property (DESCRIPTION or HTML X-ALT-DESC) of one component.
@@ -573,10 +594,13 @@ pub(crate) fn plan<'a>(
     if let Err(r) = eligibility::attendee_limit(&attendees, req.organizer) {
         return Ok(Err(r));
     }
+    let zones = time_zones(&doc, &st);
     let mut future = false;
     for (i, ev) in st.events.iter().enumerate() {
         let o = occurrences(&doc, ev, Some(i) == master);
-        if schedule::has_instance_ending_after(&o, req.now).map_err(CalendarError::Recurrence)? {
+        if schedule::has_instance_ending_after(&o, &zones, req.now)
+            .map_err(CalendarError::Recurrence)?
+        {
             future = true;
             break;
         }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make bench`: runs every bench program (release build), collects their ROW lines and prints one
+# table: figure, value, baseline measured in the same run, ratio, target, met.
+# BENCH_SCALE=0.1 shrinks the sizes for a quick run. Nothing here is asserted by any test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_HOME="${CARGO_HOME:-$PWD/cargo-home}"
+BENCHES="${BENCHES:-status}"
+rows=$(mktemp)
+trap 'rm -f "$rows"' EXIT
+for b in $BENCHES; do
+    if [ -f "benches/$b.rs" ]; then
+        echo "== bench $b" >&2
+        cargo bench --quiet --bench "$b" 2>&2 | tee /dev/stderr | grep '^ROW|' >>"$rows" || {
+            echo "bench $b failed" >&2
+            exit 1
+        }
+    fi
+done
+echo
+echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/^Mem:/{print $2}') GiB RAM; BENCH_SCALE=${BENCH_SCALE:-1}"
+echo
+{
+    echo "Figure|Value|Baseline (same run)|Ratio|Target|Met"
+    sed 's/^ROW|//' "$rows"
+} | awk -F'|' '
+    { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR; nf = NF }
+    END {
+        for (r = 1; r <= n; r++) {
+            line = "|"
+            for (i = 1; i <= nf; i++) line = line sprintf(" %-*s |", w[i], cell[r, i])
+            print line
+            if (r == 1) { line = "|"; for (i = 1; i <= nf; i++) { s = ""; for (k = 0; k < w[i] + 2; k++) s = s "-"; line = line s "|" } print line }
+        }
+    }'
+if grep -q '|NO$' "$rows"; then echo; echo "Some targets are not met (see Met)."; fi
