@@ -8,7 +8,7 @@ PY := /usr/bin/python3
 CARGO ?= cargo
 SHARED ?= $(CURDIR)/../shared
 
-.PHONY: deps build release test test-rust test-c test-c-valgrind test-dotnet test-samples lint fmt bench demo module torture clean
+.PHONY: deps build release test test-rust test-c test-c-valgrind test-dotnet test-samples lint fmt bench demo module module-help torture clean
 
 ## deps: Debian packages the build and tests use (apt-get only when something is missing)
 deps:
@@ -52,8 +52,26 @@ bench: build
 demo: build
 	./target/release/mms --store "$$(mktemp -d)/mms.db" demo
 
+## module: out/module/MeetingMigrationService/, ready to copy into a PowerShell module path
+MODULE_OUT := out/module/MeetingMigrationService
+UNAME_S := $(shell uname -s)
+UNAME_M := $(shell uname -m)
+NATIVE_OS := $(if $(filter Darwin,$(UNAME_S)),osx,linux)
+NATIVE_ARCH := $(if $(filter x86_64 amd64,$(UNAME_M)),x64,$(if $(filter aarch64 arm64,$(UNAME_M)),arm64,$(UNAME_M)))
+NATIVE_LIB := $(if $(filter Darwin,$(UNAME_S)),libmms.dylib,libmms.so)
 module: build
-	@echo "module packaging arrives with the PowerShell issue"
+	dotnet build powershell/MeetingMigrationService -c Release --nologo -v q
+	rm -rf $(MODULE_OUT)
+	mkdir -p $(MODULE_OUT)/en-US $(MODULE_OUT)/runtimes/$(NATIVE_OS)-$(NATIVE_ARCH)/native
+	cd powershell/MeetingMigrationService/bin/Release/net8.0 && cp MeetingMigrationService.dll MeetingMigrationService.psd1 MeetingMigrationService.Format.ps1xml $(CURDIR)/$(MODULE_OUT)/
+	cp powershell/MeetingMigrationService/en-US/MeetingMigrationService.dll-Help.xml $(MODULE_OUT)/en-US/
+	cp target/release/$(NATIVE_LIB) $(MODULE_OUT)/runtimes/$(NATIVE_OS)-$(NATIVE_ARCH)/native/
+	@echo "module ready: $(MODULE_OUT) (copy it into a folder of \$$env:PSModulePath)"
+
+## module-help: regenerate the MAML help from the cmdlet classes and powershell/docs/help.json
+module-help: build
+	MMS_UPDATE_HELP=1 dotnet test tests/dotnet --nologo --filter "FullyQualifiedName~HelpTests.Committed_maml"
+	dotnet test tests/dotnet --nologo --filter "FullyQualifiedName~HelpTests"
 
 ## torture: kill -9 trials, faults, hostile input, C exports under valgrind (TORTURE_KILL_TRIALS, TORTURE_CASES)
 torture: build
