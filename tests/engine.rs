@@ -336,11 +336,12 @@ fn unregistering_a_default_number_migrates_users_who_relied_on_it() {
             .unregister_service_number("Conference Bridge", "+13238867531", true),
         Err(EngineError::NotFound(_))
     ));
-    // A number that is not the default needs no flag.
-    assert!(f
-        .engine
-        .unregister_service_number("Conference Bridge", "+14255550101", false)
-        .is_ok());
+    // The number promoted to default is protected in turn.
+    assert!(matches!(
+        f.engine
+            .unregister_service_number("Conference Bridge", "+14255550101", false),
+        Err(EngineError::Refused(_))
+    ));
 }
 
 #[test]
