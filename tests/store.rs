@@ -809,3 +809,72 @@ fn job_for_unknown_user_is_not_found_and_nothing_is_written() {
     assert!(matches!(err, StoreError::NotFound(_)));
     assert!(f.store.jobs(&JobFilter::default()).unwrap().is_empty());
 }
+
+/// The -SummaryOnly counts are kept by triggers; after every kind of change (queue, claim,
+/// finish, re-queue, state edits, deletes, purge) they equal COUNT(DISTINCT user_id) per state.
+#[test]
+fn summary_counts_equal_distinct_users_per_state_after_every_change() {
+    let mut f = fixture();
+    let (ashaw, ben) = (f.ashaw.clone(), f.ben.clone());
+    fn check(f: &mut Fixture, step: &str) {
+        let got = f.store.summary().unwrap();
+        let conn = f.store.connection();
+        for row in got {
+            let want: u64 = conn
+                .query_row(
+                    "SELECT COUNT(DISTINCT user_id) FROM migration_jobs WHERE state = ?1",
+                    [row.state.as_str()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(row.user_count, want, "{step}: {:?}", row.state);
+        }
+    }
+    check(&mut f, "empty");
+    let mut now = t0();
+    for round in 0..3 {
+        enqueue(&mut f, &ashaw, MigrationType::ToSameType, now);
+        enqueue(&mut f, &ben, MigrationType::ToSameType, now);
+        check(&mut f, "queued");
+        for _ in 0..2 {
+            let claim = f
+                .store
+                .claim_next_job("w", now, Duration::minutes(5))
+                .unwrap()
+                .unwrap();
+            check(&mut f, "claimed");
+            let state = if round == 1 {
+                MigrationState::Failed
+            } else {
+                MigrationState::Succeeded
+            };
+            f.store
+                .finish_job(&claim, state, &progress("done"), now)
+                .unwrap();
+            check(&mut f, "finished");
+        }
+        now += Duration::days(60);
+    }
+    // Direct edits and deletes go through the same triggers.
+    f.store
+        .connection()
+        .execute(
+            "UPDATE migration_jobs SET state = 'Failed' WHERE state = 'Succeeded' AND user_id = ?1",
+            [ashaw.object_id.to_string()],
+        )
+        .unwrap();
+    check(&mut f, "edited");
+    f.store
+        .connection()
+        .execute(
+            "DELETE FROM migration_jobs WHERE user_id = ?1",
+            [ben.object_id.to_string()],
+        )
+        .unwrap();
+    check(&mut f, "deleted");
+    f.store
+        .purge_finished_before(now + Duration::days(365))
+        .unwrap();
+    check(&mut f, "purged");
+    assert!(f.store.summary().unwrap().iter().all(|r| r.user_count == 0));
+}

@@ -57,7 +57,11 @@ pub fn fmt_duration(d: Duration) -> String {
 /// One table row: `ROW|figure|value|baseline|ratio|target|met`. `ratio` is value / baseline
 /// (or the baseline's rate / the value's rate for throughput figures); `met` is yes/no.
 pub fn row(figure: &str, value: &str, baseline: &str, ratio: Option<f64>, target: &str, met: bool) {
-    let ratio = ratio.map_or_else(|| "-".to_string(), |r| format!("{r:.2}x"));
+    let ratio = match ratio {
+        None => "-".to_string(),
+        Some(r) if r < 0.1 => format!("{r:.5}x"),
+        Some(r) => format!("{r:.2}x"),
+    };
     let met = if met { "yes" } else { "NO" };
     println!("ROW|{figure}|{value}|{baseline}|{ratio}|{target}|{met}");
 }

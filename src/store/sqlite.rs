@@ -728,7 +728,8 @@ impl MigrationStore for SqliteStore {
 
     fn summary(&mut self) -> StoreResult<Vec<StateSummary>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT state, COUNT(DISTINCT user_id) FROM migration_jobs GROUP BY state",
+            // Kept by triggers (schema migration 3); equals COUNT(DISTINCT user_id) per state.
+            "SELECT state, users FROM job_state_users",
         )?;
         let counts = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
