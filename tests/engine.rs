@@ -290,9 +290,30 @@ fn unregistering_a_default_number_migrates_users_who_relied_on_it() {
     let mut own = user(3, "carl@contoso.com", "Carl");
     own.service_number = Some("+14255550101".into());
     f.engine.upsert_user(own).unwrap();
+    // The bridge's default number: refused without RemoveDefaultServiceNumber, nothing changes.
+    match f
+        .engine
+        .unregister_service_number("Conference Bridge", "+13238867531", false)
+    {
+        Err(EngineError::Refused(reason)) => {
+            assert!(reason.contains("+13238867531"), "{reason}");
+            assert!(reason.contains("RemoveDefaultServiceNumber"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let b = f.engine.bridge("Conference Bridge").unwrap();
+    assert!(b
+        .service_numbers
+        .iter()
+        .any(|n| n.number == "+13238867531" && n.is_default));
+    assert!(f
+        .engine
+        .migration_status(&StatusFilter::default())
+        .unwrap()
+        .is_empty());
     let out = f
         .engine
-        .unregister_service_number("Conference Bridge", "+13238867531")
+        .unregister_service_number("Conference Bridge", "+13238867531", true)
         .unwrap();
     let mut upns: Vec<&str> = out
         .affected_users
@@ -312,8 +333,14 @@ fn unregistering_a_default_number_migrates_users_who_relied_on_it() {
     assert_eq!(c.toll_numbers[0].number, "+14255550101");
     assert!(matches!(
         f.engine
-            .unregister_service_number("Conference Bridge", "+13238867531"),
+            .unregister_service_number("Conference Bridge", "+13238867531", true),
         Err(EngineError::NotFound(_))
+    ));
+    // The number promoted to default is protected in turn.
+    assert!(matches!(
+        f.engine
+            .unregister_service_number("Conference Bridge", "+14255550101", false),
+        Err(EngineError::Refused(_))
     ));
 }
 

@@ -62,6 +62,8 @@ fn header_declares_every_export() {
         "mms_user_change",
         "mms_tenant_event",
         "mms_bridge_unregister_number",
+        "mms_default_store_path",
+        "#include <stdbool.h>",
         "mms_migration_start",
         "mms_status_query",
         "mms_status_summary",

@@ -63,9 +63,9 @@ internal sealed class MmsEngine : IDisposable
     public MeetingMigrationDecision TenantEvent(JsonObject tenantEvent) =>
         ToDecision("Global", Parse(MmsNative.TenantEvent(handle, tenantEvent.ToJsonString())));
 
-    public List<MeetingMigrationDecision> UnregisterServiceNumber(string bridge, string number)
+    public List<MeetingMigrationDecision> UnregisterServiceNumber(string bridge, string number, bool removeDefault)
     {
-        JsonNode? node = JsonNode.Parse(MmsNative.BridgeUnregisterNumber(handle, bridge, number), NodeOptions);
+        JsonNode? node = JsonNode.Parse(MmsNative.BridgeUnregisterNumber(handle, bridge, number, removeDefault), NodeOptions);
         var result = new List<MeetingMigrationDecision>();
         IEnumerable<JsonNode?> items = node switch
         {

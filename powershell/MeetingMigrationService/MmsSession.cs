@@ -1,7 +1,7 @@
 using System;
-using System.IO;
 using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
+using MeetingMigrationService.Native;
 
 namespace MeetingMigrationService;
 
@@ -50,30 +50,14 @@ internal sealed class MmsSession
     }
 
     /// <summary>
-    /// <c>$env:MMS_STORE</c>, else the per-user default the <c>mms</c> command uses.
-    /// TODO: ask the library (an FFI export for the default path) so the rule lives in one place.
+    /// <c>$env:MMS_STORE</c>, else the per-user default the <c>mms</c> command uses; the library
+    /// owns the rule (<c>mms_default_store_path</c>). On Unix, .NET keeps its own copy of the
+    /// environment (<c>$env:</c> and Environment.SetEnvironmentVariable never reach the native
+    /// getenv), so a value set in this process is handed over here rather than read natively.
     /// </summary>
     internal static string DefaultStorePath()
     {
         string? fromEnv = Environment.GetEnvironmentVariable(StoreVariable);
-        if (!string.IsNullOrWhiteSpace(fromEnv))
-        {
-            return fromEnv;
-        }
-
-        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        if (OperatingSystem.IsWindows())
-        {
-            return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "mms", "mms.db");
-        }
-
-        if (OperatingSystem.IsMacOS())
-        {
-            return Path.Combine(home, "Library", "Application Support", "mms", "mms.db");
-        }
-
-        string? xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
-        string dataHome = !string.IsNullOrEmpty(xdg) && Path.IsPathRooted(xdg) ? xdg : Path.Combine(home, ".local", "share");
-        return Path.Combine(dataHome, "mms", "mms.db");
+        return string.IsNullOrEmpty(fromEnv) ? MmsNative.DefaultStorePath() : fromEnv;
     }
 }

@@ -48,6 +48,10 @@ pub enum Command {
     UnregisterNumber {
         bridge: String,
         number: String,
+        /// Also unregister the number when it is the bridge's default number
+        /// (-RemoveDefaultServiceNumber).
+        #[arg(long)]
+        remove_default: bool,
         #[arg(long)]
         json: bool,
     },
@@ -235,9 +239,10 @@ pub fn run(cli: &Cli, c: &Command) -> CliResult {
         Command::UnregisterNumber {
             bridge,
             number,
+            remove_default,
             json,
         } => {
-            let outcome = engine.unregister_service_number(bridge, number)?;
+            let outcome = engine.unregister_service_number(bridge, number, *remove_default)?;
             if *json {
                 print_json(&outcome)?;
             } else {

@@ -27,7 +27,7 @@ use crate::model::{
     StateSummary, TargetMeetingType, TeamsUpgradeMode, TenantMigrationConfiguration, User,
 };
 use crate::rules::triggers::{Decision, TenantEvent, UserChange};
-use crate::rules::{retry, triggers};
+use crate::rules::{retry, service_numbers, triggers};
 use crate::store::{
     ChangeSet, ClaimedJob, JobFilter, JobProgress, JobRequest, MigrationStore, SqliteStore,
     StoreError,
@@ -50,7 +50,8 @@ pub enum EngineError {
     Ambiguous(String),
     /// A uniqueness rule would be broken.
     Conflict(String),
-    /// The rules refused a manual start (e.g. on-premises mailbox); the text is the reason.
+    /// The rules refused the request (a manual start for an on-premises mailbox, removing a
+    /// bridge's default number without RemoveDefaultServiceNumber); the text is the reason.
     Refused(String),
     /// A worker's lease on a job was lost.
     LeaseLost(String),
@@ -65,9 +66,9 @@ impl fmt::Display for EngineError {
             | EngineError::NotFound(m)
             | EngineError::Ambiguous(m)
             | EngineError::Conflict(m)
+            | EngineError::Refused(m)
             | EngineError::LeaseLost(m)
             | EngineError::Store(m) => f.write_str(m),
-            EngineError::Refused(m) => write!(f, "meeting migration refused: {m}"),
         }
     }
 }
@@ -411,11 +412,13 @@ impl Engine {
 
     /// `Unregister-CsOnlineDialInConferencingServiceNumber`: removes a number from a bridge and
     /// migrates every user whose default number it was (subject to the rules). A removed
-    /// default is replaced by the bridge's next number of the same type.
+    /// default is replaced by the bridge's next number of the same type. A default number is
+    /// refused ([`EngineError::Refused`]) unless `remove_default` (`-RemoveDefaultServiceNumber`).
     pub fn unregister_service_number(
         &self,
         bridge_identity: &str,
         number: &str,
+        remove_default: bool,
     ) -> EngineResult<UnregisterOutcome> {
         let number = validate::service_number(number)?;
         let mut store = self.store();
@@ -430,6 +433,13 @@ impl Engine {
                 bridge.name
             )));
         };
+        if let Some(reason) = service_numbers::default_number_removal_refusal(
+            &bridge,
+            &bridge.service_numbers[pos],
+            remove_default,
+        ) {
+            return Err(EngineError::Refused(reason));
+        }
         let removed = bridge.service_numbers.remove(pos);
         if removed.is_default {
             if let Some(next) = bridge
@@ -527,7 +537,10 @@ impl Engine {
         let user = store.resolve_user(identity)?;
         let decision = triggers::decide_manual_start(&user, source, target);
         let Some(request) = self.request_for(&decision, &user) else {
-            return Err(EngineError::Refused(decision.reason().to_string()));
+            return Err(EngineError::Refused(format!(
+                "meeting migration refused: {}",
+                decision.reason()
+            )));
         };
         let kind = user.meeting_kind;
         let outcome = store

@@ -9,7 +9,7 @@
 //! - Output parameters are set to NULL on entry and written only on success.
 //! - Panics never cross the boundary: they become `MMS_RESULT_PANIC`.
 
-use crate::engine::{Engine, EngineError, StatusFilter};
+use crate::engine::{paths, Engine, EngineError, StatusFilter};
 use crate::model::{
     Bridge, DialInConferencingTenantSettings, SourceMeetingType, TargetMeetingType,
     TenantMigrationConfiguration, User,
@@ -223,6 +223,41 @@ pub unsafe extern "C" fn mms_string_free(s: *mut c_char) {
     if !s.is_null() {
         drop(CString::from_raw(s));
     }
+}
+
+/// The store the `mms` command opens when given no `--store`: `$MMS_STORE` when set and not
+/// empty, else the per-user default (`$XDG_DATA_HOME/mms/mms.db` or `~/.local/share/mms/mms.db`
+/// on Linux, `~/Library/Application Support/mms/mms.db` on macOS, `%LOCALAPPDATA%\mms\mms.db`
+/// on Windows). Writes the UTF-8 path to `*out_path` (free with `mms_string_free`); the file and
+/// its folder are not created. MMS_RESULT_NOT_FOUND when neither the variable nor the home folder
+/// is set. Callable from any thread; it reads the native process environment at call time, so
+/// it must not race with a host thread calling setenv (not thread-safe). Runtimes that keep
+/// their own copy of the environment (.NET on Unix: `$env:` / SetEnvironmentVariable never reach
+/// getenv) open the store named by their own MMS_STORE directly when one is set.
+///
+/// # Safety
+/// `out_path` points to writable storage.
+#[no_mangle]
+pub unsafe extern "C" fn mms_default_store_path(out_path: *mut *mut c_char) -> MmsResult {
+    boundary(|| {
+        let slot = out_slot(out_path, "out_path")?;
+        let path = paths::resolve_store_path(None).ok_or_else(|| {
+            error(
+                MmsResult::NotFound,
+                "no default store: MMS_STORE is not set and the home folder is unknown",
+            )
+        })?;
+        let text = path.to_str().ok_or_else(|| {
+            error(
+                MmsResult::InvalidUtf8,
+                format!("the default store path {path:?} is not valid UTF-8"),
+            )
+        })?;
+        let c = CString::new(text)
+            .map_err(|_| error(MmsResult::InvalidArgument, "the store path contains a NUL"))?;
+        *slot = c.into_raw();
+        Ok(())
+    })
 }
 
 /// Opens (creating if needed, mode 0600) the store at `path` (UTF-8) and returns an engine in
@@ -537,7 +572,9 @@ pub unsafe extern "C" fn mms_tenant_event(
 /// Unregister-CsOnlineDialInConferencingServiceNumber: removes `number` from the bridge (name or
 /// GUID) and queues a migration for every user whose default number it was. Writes
 /// `{"Bridge":{..},"AffectedUsers":[{"UserPrincipalName","UserId","Decision",..,"Merged","Job"}]}`
-/// to `*out_json`. Callable from any thread.
+/// to `*out_json`. When `number` is the bridge's default number and `remove_default`
+/// (-RemoveDefaultServiceNumber) is false, nothing changes and the result is
+/// MMS_RESULT_REFUSED with the reason in `mms_last_error_message()`. Callable from any thread.
 ///
 /// # Safety
 /// Pointers as documented for the other functions.
@@ -546,6 +583,7 @@ pub unsafe extern "C" fn mms_bridge_unregister_number(
     engine: *mut MmsEngine,
     bridge: *const c_char,
     number: *const c_char,
+    remove_default: bool,
     out_json: *mut *mut c_char,
 ) -> MmsResult {
     boundary(|| {
@@ -553,7 +591,10 @@ pub unsafe extern "C" fn mms_bridge_unregister_number(
         let bridge = in_str(bridge, "bridge")?;
         let number = in_str(number, "number")?;
         let e = self::engine(engine)?;
-        write_json(slot, &e.unregister_service_number(bridge, number)?)
+        write_json(
+            slot,
+            &e.unregister_service_number(bridge, number, remove_default)?,
+        )
     })
 }
 

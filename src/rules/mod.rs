@@ -3,4 +3,5 @@
 
 pub mod eligibility;
 pub mod retry;
+pub mod service_numbers;
 pub mod triggers;

@@ -6,6 +6,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,35 @@ static void test_open_errors(const char *path) {
     EXPECT(mms_engine_open("", &engine), MMS_RESULT_INVALID_ARGUMENT, "open(empty path)");
     EXPECT(mms_engine_open("/proc/definitely/not/here/mms.db", &engine), MMS_RESULT_STORE,
            "open(unwritable path)");
+}
+
+/* Runs before any thread starts, so changing the environment here is safe. */
+static void test_default_store_path(void) {
+    char *out = (char *)0x1;
+    EXPECT(mms_default_store_path(NULL), MMS_RESULT_NULL_ARGUMENT, "default path(NULL out)");
+
+    setenv("MMS_STORE", "/srv/mms/tenant.db", 1);
+    EXPECT(mms_default_store_path(&out), MMS_RESULT_OK, "default path from MMS_STORE");
+    CHECK(out != NULL && strcmp(out, "/srv/mms/tenant.db") == 0, "MMS_STORE wins");
+    mms_string_free(out);
+
+    unsetenv("MMS_STORE");
+    setenv("HOME", "/home/ashaw", 1);
+    setenv("XDG_DATA_HOME", "/data/ashaw", 1);
+    EXPECT(mms_default_store_path(&out), MMS_RESULT_OK, "default path from XDG_DATA_HOME");
+    CHECK(out != NULL && strcmp(out, "/data/ashaw/mms/mms.db") == 0, "XDG_DATA_HOME/mms/mms.db");
+    mms_string_free(out);
+
+    unsetenv("XDG_DATA_HOME");
+    EXPECT(mms_default_store_path(&out), MMS_RESULT_OK, "default path from HOME");
+    CHECK(out != NULL && strcmp(out, "/home/ashaw/.local/share/mms/mms.db") == 0,
+          "~/.local/share/mms/mms.db");
+    mms_string_free(out);
+
+    unsetenv("HOME");
+    EXPECT(mms_default_store_path(&out), MMS_RESULT_NOT_FOUND, "no MMS_STORE and no HOME");
+    CHECK(out == NULL, "no output without a home folder");
+    CHECK(contains(mms_last_error_message(), "MMS_STORE"), "message names MMS_STORE");
 }
 
 static void test_settings(MmsEngine *e) {
@@ -228,15 +258,35 @@ static void test_triggers(MmsEngine *e) {
     CHECK(contains(out, "NoMigration"), "global grant never migrates");
     mms_string_free(out);
 
-    EXPECT(mms_bridge_unregister_number(e, "Conference Bridge", "+13238867531", &out),
+    /* The bridge's default number: refused without remove_default, and nothing changes. */
+    char *status_before = NULL;
+    EXPECT(mms_status_query(e, NULL, &status_before), MMS_RESULT_OK, "status before refusal");
+    out = (char *)0x1;
+    EXPECT(mms_bridge_unregister_number(e, "Conference Bridge", "+13238867531", false, &out),
+           MMS_RESULT_REFUSED, "default number needs remove_default");
+    CHECK(out == NULL, "no output on refusal");
+    CHECK(contains(mms_last_error_message(), "default toll number of bridge 'Conference Bridge'"),
+          "refusal names the number's role and the bridge");
+    CHECK(contains(mms_last_error_message(), "RemoveDefaultServiceNumber"),
+          "refusal names the switch");
+    EXPECT(mms_bridge_get(e, "Conference Bridge", &out), MMS_RESULT_OK, "bridge after refusal");
+    CHECK(contains(out, "\"Number\":\"+13238867531\""), "refused number still registered");
+    mms_string_free(out);
+    EXPECT(mms_status_query(e, NULL, &out), MMS_RESULT_OK, "status after refusal");
+    CHECK(out != NULL && status_before != NULL && strcmp(out, status_before) == 0,
+          "refusal queues nothing");
+    mms_string_free(out);
+    mms_string_free(status_before);
+
+    EXPECT(mms_bridge_unregister_number(e, "Conference Bridge", "+13238867531", true, &out),
            MMS_RESULT_OK, "unregister default number");
     CHECK(contains(out, "\"UserPrincipalName\":\"ben@contoso.com\""), "ben relied on it");
     CHECK(!contains(out, "\"UserPrincipalName\":\"ashaw@contoso.com\""),
           "ashaw has her own number");
     mms_string_free(out);
-    EXPECT(mms_bridge_unregister_number(e, "Conference Bridge", "+13238867531", &out),
+    EXPECT(mms_bridge_unregister_number(e, "Conference Bridge", "+13238867531", true, &out),
            MMS_RESULT_NOT_FOUND, "number already gone");
-    EXPECT(mms_bridge_unregister_number(e, "Conference Bridge", "call me", &out),
+    EXPECT(mms_bridge_unregister_number(e, "Conference Bridge", "call me", false, &out),
            MMS_RESULT_INVALID_ARGUMENT, "not a phone number");
 
     EXPECT(mms_migration_start(e, "Amy Shaw", "All", "Teams", &out), MMS_RESULT_OK,
@@ -352,6 +402,7 @@ int main(void) {
     snprintf(path, sizeof path, "%s/mms.db", dir);
 
     CHECK(mms_version() != NULL && strlen(mms_version()) > 0, "version");
+    test_default_store_path();
     test_open_errors(path);
 
     MmsEngine *e = NULL;

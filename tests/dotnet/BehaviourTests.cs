@@ -66,6 +66,23 @@ public sealed class BehaviourTests
     }
 
     [Fact]
+    public void Unregistering_a_default_number_without_RemoveDefaultServiceNumber_is_refused_and_changes_nothing()
+    {
+        using var h = Tenant.Create();
+        ErrorRecord e = h.Fail("Unregister-CsOnlineDialInConferencingServiceNumber -BridgeName 'Conference Bridge' +14255550100");
+        Assert.Equal("MmsRefused,MeetingMigrationService.Commands.UnregisterCsOnlineDialInConferencingServiceNumberCommand", e.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidOperation, e.CategoryInfo.Category);
+        Assert.Contains("+14255550100 is the default toll number of bridge 'Conference Bridge'", e.Exception.Message);
+        Assert.Contains("RemoveDefaultServiceNumber", e.Exception.Message);
+        Assert.Equal(3, h.Run("(Get-CsOnlineDialInConferencingBridge -Name 'Conference Bridge').ServiceNumbers").Count);
+        Assert.Empty(h.Run("Get-CsMeetingMigrationStatus"));
+
+        // A number that is not the default needs no switch.
+        h.Run("Unregister-CsOnlineDialInConferencingServiceNumber -BridgeName 'Conference Bridge' +14255037265");
+        Assert.Equal(2, h.Run("(Get-CsOnlineDialInConferencingBridge -Name 'Conference Bridge').ServiceNumbers").Count);
+    }
+
+    [Fact]
     public void Invalid_settings_identity_changes_nothing()
     {
         using var h = Tenant.Create();

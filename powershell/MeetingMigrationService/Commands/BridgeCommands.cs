@@ -78,23 +78,7 @@ public sealed class UnregisterCsOnlineDialInConferencingServiceNumberCommand : M
 
         TryRun(Identity, () =>
         {
-            if (!RemoveDefaultServiceNumber)
-            {
-                // TODO(ffi): the engine should refuse this itself (see powershell-requests.md).
-                ConferencingBridge b = MmsEngine.ToBridge(Engine.GetBridge(bridge));
-                ConferencingServiceNumber? n = b.ServiceNumbers.FirstOrDefault(x => PhoneNumber.Normalize(x.Number) == PhoneNumber.Normalize(Identity));
-                if (n is { IsDefault: true })
-                {
-                    WriteError(new ErrorRecord(
-                        new InvalidOperationException($"{n.Number} is the default {n.Type} number of bridge '{b.Name}'. Use -RemoveDefaultServiceNumber to unregister it."),
-                        "DefaultServiceNumberRequiresRemoveDefaultServiceNumber",
-                        ErrorCategory.InvalidOperation,
-                        Identity));
-                    return;
-                }
-            }
-
-            List<MeetingMigrationDecision> decisions = Engine.UnregisterServiceNumber(bridge, Identity);
+            List<MeetingMigrationDecision> decisions = Engine.UnregisterServiceNumber(bridge, Identity, RemoveDefaultServiceNumber);
             WriteVerbose($"Unregistered {Identity} from bridge {bridge}; {decisions.Count(d => d.MigrationQueued)} of {decisions.Count} affected users queued for meeting migration.");
             foreach (MeetingMigrationDecision d in decisions)
             {

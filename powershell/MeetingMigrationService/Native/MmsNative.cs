@@ -51,6 +51,9 @@ internal static class MmsNative
     private static extern int mms_test_panic();
 
     [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+    private static extern int mms_default_store_path(out IntPtr path);
+
+    [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     private static extern int mms_bridge_get(MmsEngineHandle engine, [MarshalAs(UnmanagedType.LPUTF8Str)] string identity, out IntPtr json);
 
     [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -93,7 +96,7 @@ internal static class MmsNative
     private static extern int mms_tenant_event(MmsEngineHandle engine, [MarshalAs(UnmanagedType.LPUTF8Str)] string tenantEvent, out IntPtr json);
 
     [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
-    private static extern int mms_bridge_unregister_number(MmsEngineHandle engine, [MarshalAs(UnmanagedType.LPUTF8Str)] string bridge, [MarshalAs(UnmanagedType.LPUTF8Str)] string number, out IntPtr json);
+    private static extern int mms_bridge_unregister_number(MmsEngineHandle engine, [MarshalAs(UnmanagedType.LPUTF8Str)] string bridge, [MarshalAs(UnmanagedType.LPUTF8Str)] string number, [MarshalAs(UnmanagedType.U1)] bool removeDefault, out IntPtr json);
 
     [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
     private static extern int mms_migration_start(MmsEngineHandle engine, [MarshalAs(UnmanagedType.LPUTF8Str)] string identity, [MarshalAs(UnmanagedType.LPUTF8Str)] string source, [MarshalAs(UnmanagedType.LPUTF8Str)] string target, out IntPtr json);
@@ -131,6 +134,10 @@ internal static class MmsNative
         }
     }
 
+    /// <summary><c>$MMS_STORE</c>, else the per-user default store the <c>mms</c> command uses.</summary>
+    internal static string DefaultStorePath() =>
+        Call(nameof(mms_default_store_path), (out IntPtr o) => mms_default_store_path(out o));
+
     internal static string BridgeGet(MmsEngineHandle e, string identity) =>
         Call(nameof(mms_bridge_get), (out IntPtr o) => mms_bridge_get(e, identity, out o));
 
@@ -167,8 +174,8 @@ internal static class MmsNative
     internal static string TenantEvent(MmsEngineHandle e, string eventJson) =>
         Call(nameof(mms_tenant_event), (out IntPtr o) => mms_tenant_event(e, eventJson, out o));
 
-    internal static string BridgeUnregisterNumber(MmsEngineHandle e, string bridge, string number) =>
-        Call(nameof(mms_bridge_unregister_number), (out IntPtr o) => mms_bridge_unregister_number(e, bridge, number, out o));
+    internal static string BridgeUnregisterNumber(MmsEngineHandle e, string bridge, string number, bool removeDefault) =>
+        Call(nameof(mms_bridge_unregister_number), (out IntPtr o) => mms_bridge_unregister_number(e, bridge, number, removeDefault, out o));
 
     internal static string MigrationStart(MmsEngineHandle e, string identity, string source, string target) =>
         Call(nameof(mms_migration_start), (out IntPtr o) => mms_migration_start(e, identity, source, target, out o));
