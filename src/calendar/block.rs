@@ -542,7 +542,7 @@ mod tests {
             Some(LinkKind::Skype)
         );
         assert_eq!(
-            classify_link("https://sfb.contoso.co.za/meet/zanele/RWRQKNN2"),
+            classify_link("https://sfb.fabrikam.com/meet/bfrank/K7QW2M4P"),
             Some(LinkKind::Skype)
         );
         assert_eq!(classify_link("https://meet.google.com/abc-defg-hij"), None);
