@@ -145,7 +145,10 @@ pub fn compose_imip(
             &m.itip_request,
         ),
     ];
-    let encoded: usize = parts.iter().map(|(_, b)| b.len() / 3 * 4 + b.len() / 28).sum();
+    let encoded: usize = parts
+        .iter()
+        .map(|(_, b)| b.len() / 3 * 4 + b.len() / 28)
+        .sum();
     let mut out = Vec::with_capacity(h.len() + encoded + 512);
     out.extend_from_slice(h.as_bytes());
     for (ctype, body) in parts {

@@ -661,7 +661,14 @@ mod tests {
 
     #[test]
     fn escaped_offset_agrees_with_the_map() {
-        for raw in [r"ab\,c\nd", "é\\€\\q\\", r"\\n\N;x", "", "plain 😀 text", "\\"] {
+        for raw in [
+            r"ab\,c\nd",
+            "é\\€\\q\\",
+            r"\\n\N;x",
+            "",
+            "plain 😀 text",
+            "\\",
+        ] {
             let (text, map) = unescape_text_mapped(raw);
             assert_eq!(text, unescape_text(raw));
             for (k, &m) in map.iter().enumerate() {
