@@ -8,7 +8,7 @@ PY := /usr/bin/python3
 CARGO ?= cargo
 SHARED ?= $(CURDIR)/../shared
 
-.PHONY: deps build release test test-rust test-c test-c-valgrind test-dotnet test-samples lint fmt bench demo module module-help torture clean
+.PHONY: deps build release test test-rust test-c test-c-valgrind test-dotnet test-samples lint fmt bench demo module module-help torture torture-short clean
 
 ## deps: Debian packages the build and tests use (apt-get only when something is missing)
 deps:
@@ -76,6 +76,11 @@ module-help: build
 ## torture: kill -9 trials, faults, hostile input, C exports under valgrind (TORTURE_KILL_TRIALS, TORTURE_CASES)
 torture: build
 	@tests/torture/run.sh
+
+## torture-short: the same suites, smaller (5 kill trials per path, 100,000 property cases).
+## Not part of `make test`: test-rust already runs every one of these suites at its small default.
+torture-short: build
+	@TORTURE_KILL_TRIALS=$${TORTURE_KILL_TRIALS:-5} TORTURE_CASES=$${TORTURE_CASES:-100000} tests/torture/run.sh
 
 clean:
 	$(CARGO) clean

@@ -1,6 +1,9 @@
 //! Property tests of the line editor: parse-then-write of an unchanged calendar is the identity
 //! (100,000 cases over calendar-like bytes: CRLF/LF/CR, SPACE/TAB folds, BOM, multi-byte and
 //! invalid UTF-8), and folding then unfolding gives back the logical line.
+//!
+//! `MMS_PROPTEST_CASES` overrides the identity cases (`make torture` passes 1,000,000); the fold
+//! property then runs a fifth of that.
 
 use mms::calendar::lines::{escape_text, fold_line, unescape_text, Document};
 use proptest::prelude::*;
@@ -16,6 +19,21 @@ const FOLD_CASES: u32 = if cfg!(debug_assertions) {
 } else {
     20_000
 };
+
+/// `MMS_PROPTEST_CASES` if set (identity cases), else `default`.
+fn identity_cases() -> u32 {
+    std::env::var("MMS_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(IDENTITY_CASES)
+}
+
+fn fold_cases() -> u32 {
+    match std::env::var("MMS_PROPTEST_CASES") {
+        Ok(_) => (identity_cases() / 5).max(1),
+        Err(_) => FOLD_CASES,
+    }
+}
 
 fn calendar_bytes() -> impl Strategy<Value = Vec<u8>> {
     let piece = prop_oneof![
@@ -42,7 +60,7 @@ fn calendar_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: IDENTITY_CASES, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: identity_cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn unchanged_parse_then_write_is_identity(bytes in calendar_bytes()) {
@@ -51,7 +69,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: FOLD_CASES, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: fold_cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn fold_then_unfold_restores_the_logical_line(text in "\\PC{0,300}", tab in any::<bool>(), crlf in any::<bool>()) {
@@ -62,4 +80,15 @@ proptest! {
         prop_assert_eq!(&d.lines[0].unfolded, &logical.as_bytes().to_vec());
         prop_assert_eq!(unescape_text(d.lines[0].value_str().unwrap()), text);
     }
+}
+
+/// Prints the case counts (for `make torture`'s summary).
+#[test]
+fn case_counts() {
+    println!(
+        "cases: {} identity, {} fold (MMS_PROPTEST_CASES={:?})",
+        identity_cases(),
+        fold_cases(),
+        std::env::var("MMS_PROPTEST_CASES").ok()
+    );
 }

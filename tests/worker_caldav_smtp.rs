@@ -16,18 +16,8 @@ use mms::engine::{Engine, StatusFilter};
 use mms::model::MigrationState;
 use mms::rules::triggers::UserChange;
 use support::{RadicaleServer, SmtpSink};
+use worker_support::kill::{check_caldav, localpart, received, SENDER};
 use worker_support::*;
-
-const SENDER: &str = "meetingmigration@contoso.com";
-const MIGRATING: [&str; 3] = [
-    "ashaw@contoso.com",
-    "bfrank@contoso.com",
-    "fmoreau@contoso.com",
-];
-
-fn localpart(upn: &str) -> &str {
-    upn.split('@').next().unwrap_or(upn)
-}
 
 #[test]
 fn caldav_and_smtp_end_to_end() {
@@ -110,46 +100,20 @@ fn caldav_and_smtp_end_to_end() {
     }
 
     // Every calendar object on the server, parsed.
+    let get = |user: &str, p: &str| {
+        let (status, _, body) = radicale.http(user, "GET", p, &[], None);
+        assert_eq!(status, 200, "GET {p}");
+        body.into_bytes()
+    };
+    let (expected, fetched) = check_caldav(&get, &engine, &seeded, None);
     let files_dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    let mut expected = Vec::new();
-    for (upn, meetings) in &seeded.calendars {
-        let user = localpart(upn);
-        let migrating = MIGRATING.contains(&upn.as_str());
-        let new_id = engine.user(upn).unwrap().conference_id;
-        for m in meetings {
-            let p = format!("/{user}/calendar/{}", m.file_name);
-            let (status, _, body) = radicale.http(user, "GET", &p, &[], None);
-            assert_eq!(status, 200, "GET {p}");
-            let now = body.into_bytes();
-            let (db, da) = (descriptions(&m.data), descriptions(&now));
-            let (sb, sa) = (sequences(&m.data), sequences(&now));
-            assert_eq!(db.len(), da.len(), "{p}");
-            if migrating && m.kind.must_be_rewritten() {
-                for (x, y) in db.iter().zip(&da) {
-                    assert_eq!(
-                        outside_block(x),
-                        outside_block(y),
-                        "{p}: text outside the block"
-                    );
-                    assert_ne!(x, y, "{p}: block replaced");
-                    let digits: String = y.chars().filter(|c| c.is_ascii_digit()).collect();
-                    assert!(digits.contains(&new_id), "{p}: new conference ID");
-                }
-                for (x, y) in sb.iter().zip(&sa) {
-                    assert_eq!(x + 1, *y, "{p}: one SEQUENCE step");
-                }
-            } else {
-                assert_eq!(db, da, "{p} ({:?}) must be untouched", m.kind);
-                assert_eq!(sb, sa, "{p} ({:?}) must be untouched", m.kind);
-            }
-            let f = files_dir.path().join(format!("{user}-{}", m.file_name));
-            std::fs::write(&f, &now).unwrap();
-            files.push(f);
-        }
-        if migrating {
-            expected.extend(must_rewrite(upn, meetings));
-        }
+    for (p, now) in &fetched {
+        let f = files_dir
+            .path()
+            .join(p.trim_start_matches('/').replace('/', "-"));
+        std::fs::write(&f, now).unwrap();
+        files.push(f);
     }
     let refs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
     assert_parses_with_python(&refs);
@@ -158,14 +122,7 @@ fn caldav_and_smtp_end_to_end() {
     let mail: Vec<Mail> = sink
         .messages()
         .into_iter()
-        .map(|m| Mail {
-            message_id: header(&m.data, "Message-ID")
-                .unwrap_or_default()
-                .trim_matches(['<', '>'])
-                .to_string(),
-            recipients: m.rcpt_tos,
-            data: m.data,
-        })
+        .map(|m| received(m.data, m.rcpt_tos))
         .collect();
     for m in &mail {
         assert!(!String::from_utf8_lossy(&m.data).contains("secret-password"));

@@ -66,18 +66,6 @@ fn snapshot(conn: &rusqlite::Connection) -> HashMap<String, Vec<u8>> {
     all
 }
 
-fn received(conn: &rusqlite::Connection) -> Vec<Mail> {
-    calendars::delivered_mail(conn)
-        .unwrap()
-        .into_iter()
-        .map(|m| Mail {
-            message_id: m.message_id,
-            recipients: m.recipients,
-            data: m.data,
-        })
-        .collect()
-}
-
 const MIGRATING: [&str; 3] = [
     "ashaw@contoso.com",
     "bfrank@contoso.com",
@@ -167,7 +155,7 @@ fn triggers_run_the_worker_and_every_object_mail_and_status_record_is_right() {
     assert_parses_with_python(&refs);
 
     // Mail: one update per series per attendee, deterministic Message-IDs.
-    let mail = received(&f.conn);
+    let mail = delivered(&f.conn);
     let resends = assert_mail(&mail, &expected_mail, SENDER);
     assert_eq!(resends, 0, "an uninterrupted run sends nothing twice");
     for j in &jobs {
@@ -199,7 +187,7 @@ fn triggers_run_the_worker_and_every_object_mail_and_status_record_is_right() {
         "a re-run must not touch any calendar object"
     );
     assert_eq!(
-        received(&f.conn).len(),
+        delivered(&f.conn).len(),
         mail.len(),
         "a re-run must send nothing"
     );
@@ -251,7 +239,7 @@ fn triggers_that_must_not_migrate_leave_calendars_and_outbox_untouched() {
         .unwrap()
         .is_empty());
     assert_eq!(snapshot(&f.conn), before);
-    assert!(received(&f.conn).is_empty());
+    assert!(delivered(&f.conn).is_empty());
     assert!(calendars::all_messages(&f.conn).unwrap().is_empty());
 }
 
@@ -337,7 +325,7 @@ fn a_worker_that_died_after_writing_resumes_without_a_second_distinct_update() {
         written.data, r.organizer_copy,
         "not rewritten or re-sequenced a second time"
     );
-    let mail = received(&f.conn);
+    let mail = delivered(&f.conn);
     let for_uid: Vec<&Mail> = mail
         .iter()
         .filter(|x| {
@@ -450,7 +438,7 @@ fn a_transient_failure_is_retried_on_the_backoff_schedule_and_then_succeeds() {
     );
     let (_, meetings) = &f.seeded.calendars[0];
     let expected = must_rewrite("ashaw@contoso.com", meetings);
-    assert_eq!(assert_mail(&received(&f.conn), &expected, SENDER), 0);
+    assert_eq!(assert_mail(&delivered(&f.conn), &expected, SENDER), 0);
 }
 
 #[test]

@@ -222,6 +222,21 @@ impl RadicaleServer {
         assert_eq!(status, 201, "MKCALENDAR {path}: {text}");
     }
 
+    /// Replaces `/<user>/<name>/` (deleted if present, created again) by a calendar holding
+    /// `objects` (file name, iCalendar bytes).
+    pub fn replace_calendar(&self, user: &str, name: &str, objects: &[(&str, &[u8])]) {
+        let path = format!("/{user}/{name}/");
+        let (status, _, text) = self.http(user, "DELETE", &path, &[], None);
+        assert!(
+            matches!(status, 200 | 204 | 404),
+            "DELETE {path}: {status} {text}"
+        );
+        self.mkcalendar(user, name, &[]);
+        for (file, data) in objects {
+            self.put_ics(user, &format!("{path}{file}"), data);
+        }
+    }
+
     /// PUT a new object; returns its ETag.
     pub fn put_ics(&self, user: &str, path: &str, ics: &[u8]) -> String {
         let (status, etag, text) = self.http(

@@ -1,6 +1,8 @@
 //! Shared checks for the worker's end-to-end tests (embedded store, Radicale + SMTP, kill test).
 #![allow(dead_code)]
 
+pub mod kill;
+
 use mms::engine::sample::{SampleKind, SampleMeeting};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -154,6 +156,19 @@ pub fn assert_parses_with_python(files: &[&Path]) {
         "icalendar refused a file: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Every message the embedded outbox delivered.
+pub fn delivered(conn: &rusqlite::Connection) -> Vec<Mail> {
+    mms::store::calendars::delivered_mail(conn)
+        .unwrap()
+        .into_iter()
+        .map(|m| Mail {
+            message_id: m.message_id,
+            recipients: m.recipients,
+            data: m.data,
+        })
+        .collect()
 }
 
 /// One received mail, reduced to what the assertions need.
