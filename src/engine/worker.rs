@@ -32,6 +32,7 @@ use chrono::{Duration, Utc};
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::fmt;
+use std::time::Instant;
 use uuid::Uuid;
 
 /// Namespace of the deterministic Message-IDs.
@@ -51,6 +52,10 @@ pub fn message_id(job: Uuid, uid: &str, sequence: u32, organizer: &str) -> Strin
         .unwrap_or("mms.invalid");
     format!("{}@{}", id.simple(), domain)
 }
+
+/// How often a running job's counters and lease are written to the job row. Well under any
+/// sensible lease, and short enough that `Get-CsMeetingMigrationStatus` looks live.
+const PROGRESS_REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Worker settings.
 #[derive(Debug, Clone)]
@@ -263,6 +268,12 @@ impl<'a> Worker<'a> {
         let mut counted: HashMap<String, bool> = HashMap::new();
         let mut transient_failure = false;
         let mut remaining = objects.len();
+        let mut last_report = Instant::now();
+        // A quarter of the lease at most, so the lease never runs out between two reports.
+        let report_every = (self.config.lease / 4)
+            .to_std()
+            .unwrap_or_default()
+            .min(PROGRESS_REPORT_INTERVAL);
         for object in objects {
             remaining -= 1;
             if let Some(p) = settled.get(&object.href) {
@@ -295,15 +306,22 @@ impl<'a> Worker<'a> {
             )?;
             self.observer
                 .meeting_done(&job, &result.uid, result.outcome.as_str(), &result.reason);
-            let progress = self.progress_so_far(&job_key, remaining)?;
-            match self
-                .engine
-                .record_progress(&claim, &progress, self.config.lease)
-            {
-                Ok(c) => claim = c,
-                // Another worker took the job over (our lease expired): stop, it carries on.
-                Err(EngineError::LeaseLost(m)) => return Err(WorkerError(m)),
-                Err(e) => return Err(e.into()),
+            // The meeting is settled in the journal above; the job row's counters (what the
+            // status cmdlets show) and the lease are refreshed at most every
+            // PROGRESS_REPORT_INTERVAL, not per meeting: re-counting the journal and a store
+            // transaction per meeting cost more than the meeting's own writes.
+            if last_report.elapsed() >= report_every {
+                let progress = self.progress_so_far(&job_key, remaining)?;
+                match self
+                    .engine
+                    .record_progress(&claim, &progress, self.config.lease)
+                {
+                    Ok(c) => claim = c,
+                    // Another worker took the job over (our lease expired): stop, it carries on.
+                    Err(EngineError::LeaseLost(m)) => return Err(WorkerError(m)),
+                    Err(e) => return Err(e.into()),
+                }
+                last_report = Instant::now();
             }
         }
         let progress = self.progress_so_far(&job_key, 0)?;

@@ -100,19 +100,19 @@ pub fn import_object(
 ) -> Result<String> {
     let key = user_key(user);
     let href = format!("{key}/{calendar}/{file_name}");
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO calendar_object (href, user_key, calendar, uid, version, data, modified)
          VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6)
          ON CONFLICT(href) DO UPDATE SET uid = excluded.uid, data = excluded.data,
              version = calendar_object.version + 1, modified = excluded.modified",
-        params![href, key, calendar, uid, data, now_text(now)],
-    )?;
+    )?
+    .execute(params![href, key, calendar, uid, data, now_text(now)])?;
     Ok(href)
 }
 
 /// The calendars (distinct collection names) of a user.
 pub fn calendars_of(conn: &Connection, user: &str) -> Result<Vec<String>> {
-    let mut st = conn.prepare(
+    let mut st = conn.prepare_cached(
         "SELECT DISTINCT calendar FROM calendar_object WHERE user_key = ?1 ORDER BY calendar",
     )?;
     let rows = st.query_map(params![user_key(user)], |r| r.get::<_, String>(0))?;
@@ -125,7 +125,7 @@ pub fn objects_of(
     user: &str,
     calendar: &str,
 ) -> Result<Vec<StoredCalendarObject>> {
-    let mut st = conn.prepare(&format!(
+    let mut st = conn.prepare_cached(&format!(
         "SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE user_key = ?1 AND calendar = ?2 ORDER BY href"
     ))?;
     let rows = st.query_map(params![user_key(user), calendar], row_to_object)?;
@@ -134,7 +134,7 @@ pub fn objects_of(
 
 /// Every object of every calendar of a user.
 pub fn all_objects_of(conn: &Connection, user: &str) -> Result<Vec<StoredCalendarObject>> {
-    let mut st = conn.prepare(&format!(
+    let mut st = conn.prepare_cached(&format!(
         "SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE user_key = ?1 ORDER BY calendar, href"
     ))?;
     let rows = st.query_map(params![user_key(user)], row_to_object)?;
@@ -144,11 +144,10 @@ pub fn all_objects_of(conn: &Connection, user: &str) -> Result<Vec<StoredCalenda
 /// One object by href.
 pub fn object(conn: &Connection, href: &str) -> Result<Option<StoredCalendarObject>> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE href = ?1"),
-            params![href],
-            row_to_object,
-        )
+        .prepare_cached(&format!(
+            "SELECT {OBJECT_COLUMNS} FROM calendar_object WHERE href = ?1"
+        ))?
+        .query_row(params![href], row_to_object)
         .optional()?)
 }
 
@@ -161,11 +160,12 @@ pub fn put_object_if(
     if_version: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let changed = conn.execute(
-        "UPDATE calendar_object SET data = ?1, version = version + 1, modified = ?2
+    let changed = conn
+        .prepare_cached(
+            "UPDATE calendar_object SET data = ?1, version = version + 1, modified = ?2
          WHERE href = ?3 AND version = ?4",
-        params![data, now_text(now), href, if_version],
-    )?;
+        )?
+        .execute(params![data, now_text(now), href, if_version])?;
     Ok(if changed == 1 {
         Some(if_version + 1)
     } else {
@@ -246,11 +246,13 @@ const MESSAGE_COLUMNS: &str =
 pub fn record_message(conn: &Connection, m: &OutboxMessage, now: DateTime<Utc>) -> Result<bool> {
     let recipients =
         serde_json::to_string(&m.recipients).map_err(|e| CalendarStoreError(e.to_string()))?;
-    let n = conn.execute(
-        "INSERT OR IGNORE INTO outbox
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO outbox
             (message_id, job_id, uid, sequence, sender, recipients, data, state, attempts, created)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
-        params![
+        )?
+        .execute(params![
             m.message_id,
             m.job_id,
             m.uid,
@@ -260,8 +262,7 @@ pub fn record_message(conn: &Connection, m: &OutboxMessage, now: DateTime<Utc>) 
             m.data,
             m.state.as_str(),
             now_text(now)
-        ],
-    )?;
+        ])?;
     Ok(n == 1)
 }
 
@@ -275,10 +276,8 @@ pub fn replace_queued_message(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let tx = conn.transaction()?;
-    tx.execute(
-        "DELETE FROM outbox WHERE job_id = ?1 AND uid = ?2 AND state = 'Queued'",
-        params![m.job_id, m.uid],
-    )?;
+    tx.prepare_cached("DELETE FROM outbox WHERE job_id = ?1 AND uid = ?2 AND state = 'Queued'")?
+        .execute(params![m.job_id, m.uid])?;
     let stored = record_message(&tx, m, now)?;
     tx.commit()?;
     Ok(stored)
@@ -287,17 +286,16 @@ pub fn replace_queued_message(
 /// One recorded message by Message-ID.
 pub fn messages_for_id(conn: &Connection, message_id: &str) -> Result<Option<OutboxMessage>> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE message_id = ?1"),
-            params![message_id],
-            row_to_message,
-        )
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE message_id = ?1"
+        ))?
+        .query_row(params![message_id], row_to_message)
         .optional()?)
 }
 
 /// Unsent messages for a UID from any job, newest sequence first.
 pub fn queued_for_uid(conn: &Connection, uid: &str) -> Result<Vec<OutboxMessage>> {
-    let mut st = conn.prepare(&format!(
+    let mut st = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE uid = ?1 AND state = 'Queued' ORDER BY sequence DESC, created DESC"
     ))?;
     let rows = st.query_map(params![uid], row_to_message)?;
@@ -306,16 +304,14 @@ pub fn queued_for_uid(conn: &Connection, uid: &str) -> Result<Vec<OutboxMessage>
 
 /// Deletes an unsent message (superseded by a newer one for the same meeting).
 pub fn discard_queued(conn: &Connection, message_id: &str) -> Result<()> {
-    conn.execute(
-        "DELETE FROM outbox WHERE message_id = ?1 AND state = 'Queued'",
-        params![message_id],
-    )?;
+    conn.prepare_cached("DELETE FROM outbox WHERE message_id = ?1 AND state = 'Queued'")?
+        .execute(params![message_id])?;
     Ok(())
 }
 
 /// The recorded messages of a job for one UID, oldest first.
 pub fn messages_for(conn: &Connection, job_id: &str, uid: &str) -> Result<Vec<OutboxMessage>> {
-    let mut st = conn.prepare(&format!(
+    let mut st = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND uid = ?2 ORDER BY created, message_id"
     ))?;
     let rows = st.query_map(params![job_id, uid], row_to_message)?;
@@ -324,7 +320,7 @@ pub fn messages_for(conn: &Connection, job_id: &str, uid: &str) -> Result<Vec<Ou
 
 /// Every recorded message of a job that the delivery has not yet accepted.
 pub fn queued_messages(conn: &Connection, job_id: &str) -> Result<Vec<OutboxMessage>> {
-    let mut st = conn.prepare(&format!(
+    let mut st = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND state = 'Queued' ORDER BY created, message_id"
     ))?;
     let rows = st.query_map(params![job_id], row_to_message)?;
@@ -333,7 +329,7 @@ pub fn queued_messages(conn: &Connection, job_id: &str) -> Result<Vec<OutboxMess
 
 /// Every recorded message, in recording order.
 pub fn all_messages(conn: &Connection) -> Result<Vec<OutboxMessage>> {
-    let mut st = conn.prepare(&format!(
+    let mut st = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM outbox ORDER BY created, message_id"
     ))?;
     let rows = st.query_map([], row_to_message)?;
@@ -342,19 +338,15 @@ pub fn all_messages(conn: &Connection) -> Result<Vec<OutboxMessage>> {
 
 /// Counts a delivery attempt (before it is made: a crash after it still counts).
 pub fn note_attempt(conn: &Connection, message_id: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1 WHERE message_id = ?1",
-        params![message_id],
-    )?;
+    conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE message_id = ?1")?
+        .execute(params![message_id])?;
     Ok(())
 }
 
 /// Marks a message accepted by the delivery.
 pub fn mark_sent(conn: &Connection, message_id: &str, now: DateTime<Utc>) -> Result<()> {
-    conn.execute(
-        "UPDATE outbox SET state = 'Sent', sent = ?2 WHERE message_id = ?1",
-        params![message_id, now_text(now)],
-    )?;
+    conn.prepare_cached("UPDATE outbox SET state = 'Sent', sent = ?2 WHERE message_id = ?1")?
+        .execute(params![message_id, now_text(now)])?;
     Ok(())
 }
 
@@ -368,8 +360,8 @@ pub fn deliver_mail(
 ) -> Result<()> {
     let recipients =
         serde_json::to_string(recipients).map_err(|e| CalendarStoreError(e.to_string()))?;
-    conn.execute(
-        "INSERT INTO delivered_mail (message_id, recipients, data, delivered) VALUES (?1, ?2, ?3, ?4)",
+    conn.prepare_cached("INSERT INTO delivered_mail (message_id, recipients, data, delivered) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(
         params![message_id, recipients, data, now_text(now)],
     )?;
     Ok(())
@@ -386,7 +378,7 @@ pub struct DeliveredMail {
 /// Everything in the embedded mail drop, in delivery order (re-sends appear again).
 pub fn delivered_mail(conn: &Connection) -> Result<Vec<DeliveredMail>> {
     let mut st =
-        conn.prepare("SELECT message_id, recipients, data FROM delivered_mail ORDER BY id")?;
+        conn.prepare_cached("SELECT message_id, recipients, data FROM delivered_mail ORDER BY id")?;
     let rows = st.query_map([], |r| {
         let recipients: String = r.get(1)?;
         Ok(DeliveredMail {
@@ -440,27 +432,27 @@ pub fn record_progress(
     p: &MeetingProgress,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO job_meeting_progress (job_id, href, uid, outcome, reason, invites, updated)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(job_id, href) DO UPDATE SET uid = excluded.uid, outcome = excluded.outcome,
              reason = excluded.reason, invites = excluded.invites, updated = excluded.updated",
-        params![
-            job_id,
-            p.href,
-            p.uid,
-            p.outcome.as_str(),
-            p.reason,
-            p.invites,
-            now_text(now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        job_id,
+        p.href,
+        p.uid,
+        p.outcome.as_str(),
+        p.reason,
+        p.invites,
+        now_text(now)
+    ])?;
     Ok(())
 }
 
 /// Every settled meeting of a job, in the order they were settled.
 pub fn progress_of(conn: &Connection, job_id: &str) -> Result<Vec<MeetingProgress>> {
-    let mut st = conn.prepare(
+    let mut st = conn.prepare_cached(
         "SELECT href, uid, outcome, reason, invites FROM job_meeting_progress
          WHERE job_id = ?1 ORDER BY updated, href",
     )?;
