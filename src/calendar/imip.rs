@@ -7,36 +7,46 @@ use super::RewrittenMeeting;
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// Standard base64 (RFC 4648) without line breaks.
-pub fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity((data.len() + 2) / 3 * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
+/// Appends standard base64 (RFC 4648) of `data`, without line breaks.
+fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
+    let start = out.len();
+    out.resize(start + (data.len() + 2) / 3 * 4, b'=');
+    let dst = &mut out[start..];
+    let sym = |n: u32, shift: u32| B64[((n >> shift) & 63) as usize];
+    let mut groups = data.chunks_exact(3);
+    for (src, dst) in (&mut groups).zip(dst.chunks_exact_mut(4)) {
+        let n = (u32::from(src[0]) << 16) | (u32::from(src[1]) << 8) | u32::from(src[2]);
+        dst.copy_from_slice(&[sym(n, 18), sym(n, 12), sym(n, 6), sym(n, 0)]);
+    }
+    let tail = groups.remainder();
+    if !tail.is_empty() {
+        let n = (u32::from(tail[0]) << 16) | (u32::from(tail.get(1).copied().unwrap_or(0)) << 8);
+        let last = dst.len() - 4;
+        dst[last] = sym(n, 18);
+        dst[last + 1] = sym(n, 12);
+        if tail.len() == 2 {
+            dst[last + 2] = sym(n, 6);
         }
     }
-    out
 }
 
-/// Base64 in 76-character lines, CRLF-terminated (RFC 2045).
-fn base64_body(data: &[u8]) -> String {
-    let enc = base64(data);
-    let mut out = String::with_capacity(enc.len() + enc.len() / 76 * 2 + 2);
-    for line in enc.as_bytes().chunks(76) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
-        out.push_str("\r\n");
+/// Standard base64 (RFC 4648) without line breaks.
+pub fn base64(data: &[u8]) -> String {
+    let mut out = Vec::new();
+    push_base64(&mut out, data);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Input bytes per 76-character base64 line.
+const BASE64_LINE_INPUT: usize = 57;
+
+/// Appends base64 in 76-character lines, CRLF-terminated (RFC 2045).
+fn push_base64_body(out: &mut Vec<u8>, data: &[u8]) {
+    out.reserve((data.len() + 2) / 3 * 4 + (data.len() / BASE64_LINE_INPUT + 1) * 2);
+    for line in data.chunks(BASE64_LINE_INPUT) {
+        push_base64(out, line);
+        out.extend_from_slice(b"\r\n");
     }
-    out
 }
 
 /// No CR, LF or other controls in header text.
@@ -127,21 +137,27 @@ pub fn compose_imip(
     h.push_str(&format!(
         "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
     ));
-    let part = |h: &mut String, ctype: &str, body: &[u8]| {
-        h.push_str(&format!("--{boundary}\r\n"));
-        h.push_str(&format!("Content-Type: {ctype}\r\n"));
-        h.push_str("Content-Transfer-Encoding: base64\r\n\r\n");
-        h.push_str(&base64_body(body));
-    };
-    part(&mut h, "text/plain; charset=UTF-8", m.body_text.as_bytes());
-    part(&mut h, "text/html; charset=UTF-8", m.body_html.as_bytes());
-    part(
-        &mut h,
-        "text/calendar; charset=UTF-8; method=REQUEST",
-        &m.itip_request,
-    );
-    h.push_str(&format!("--{boundary}--\r\n"));
-    h.into_bytes()
+    let parts: [(&str, &[u8]); 3] = [
+        ("text/plain; charset=UTF-8", m.body_text.as_bytes()),
+        ("text/html; charset=UTF-8", m.body_html.as_bytes()),
+        (
+            "text/calendar; charset=UTF-8; method=REQUEST",
+            &m.itip_request,
+        ),
+    ];
+    let encoded: usize = parts
+        .iter()
+        .map(|(_, b)| b.len() / 3 * 4 + b.len() / 28)
+        .sum();
+    let mut out = Vec::with_capacity(h.len() + encoded + 512);
+    out.extend_from_slice(h.as_bytes());
+    for (ctype, body) in parts {
+        out.extend_from_slice(format!("--{boundary}\r\nContent-Type: {ctype}\r\n").as_bytes());
+        out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n\r\n");
+        push_base64_body(&mut out, body);
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
 }
 
 #[cfg(test)]
@@ -159,6 +175,20 @@ mod tests {
         ] {
             assert_eq!(base64(i.as_bytes()), o);
         }
+    }
+
+    #[test]
+    fn base64_body_breaks_lines_at_76() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let mut body = Vec::new();
+        push_base64_body(&mut body, &data);
+        let text = String::from_utf8(body).unwrap();
+        let lines: Vec<&str> = text.split_terminator("\r\n").collect();
+        assert!(lines[..lines.len() - 1].iter().all(|l| l.len() == 76));
+        assert_eq!(lines.concat(), base64(&data));
+        let mut empty = Vec::new();
+        push_base64_body(&mut empty, b"");
+        assert!(empty.is_empty());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! the organizer's own alarms left out.
 
 use super::lines::{Document, Edits};
-use super::rewrite::structure;
+use super::rewrite::{structure, Structure};
 use super::CalendarError;
 use crate::rules::eligibility::same_address;
 
@@ -65,6 +65,19 @@ pub fn build_request(
 ) -> Result<Vec<u8>, CalendarError> {
     let doc = Document::parse(organizer_copy);
     let st = structure(&doc)?;
+    let edits = request_edits(&doc, &st, organizer, sent_by);
+    Ok(doc.write(&edits))
+}
+
+/// The edits that turn a calendar into its METHOD:REQUEST. They touch only METHOD, ATTENDEE,
+/// ORGANIZER and VALARM lines, so they can be layered over the rewrite's own edits of the same
+/// document instead of re-parsing the organizer copy.
+pub(crate) fn request_edits(
+    doc: &Document,
+    st: &Structure,
+    organizer: &str,
+    sent_by: Option<&str>,
+) -> Edits {
     let mut edits = Edits::default();
     let method = st
         .cal_props
@@ -133,7 +146,7 @@ pub fn build_request(
             }
         }
     }
-    Ok(doc.write(&edits))
+    edits
 }
 
 #[cfg(test)]

@@ -303,21 +303,35 @@ impl<'a> Document<'a> {
     /// line (`Some(bytes)`, already folded and terminated) or deletes it (`None`); `inserts` add
     /// bytes before a line index (or at the end when the index is `lines.len()`).
     pub fn write(&self, edits: &Edits) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.src.len() + 1024);
+        self.write_layers(&[edits])
+    }
+
+    /// Writes the document with several sets of edits: a line's replacement comes from the last
+    /// layer that replaces it, insertions before the same line are written in layer order.
+    pub fn write_layers(&self, layers: &[&Edits]) -> Vec<u8> {
+        let changed: usize = layers
+            .iter()
+            .flat_map(|e| e.replace.values().flatten().chain(e.inserts.values()))
+            .map(Vec::len)
+            .sum();
+        let mut out = Vec::with_capacity(self.src.len() + changed);
         out.extend_from_slice(&self.src[self.prefix.clone()]);
-        for (i, line) in self.lines.iter().enumerate() {
-            if let Some(ins) = edits.inserts.get(&i) {
-                out.extend_from_slice(ins);
+        let inserts = |out: &mut Vec<u8>, i: usize| {
+            for e in layers {
+                if let Some(ins) = e.inserts.get(&i) {
+                    out.extend_from_slice(ins);
+                }
             }
-            match edits.replace.get(&i) {
+        };
+        for (i, line) in self.lines.iter().enumerate() {
+            inserts(&mut out, i);
+            match layers.iter().rev().find_map(|e| e.replace.get(&i)) {
                 Some(Some(bytes)) => out.extend_from_slice(bytes),
                 Some(None) => {}
                 None => out.extend_from_slice(&self.src[line.raw.clone()]),
             }
         }
-        if let Some(ins) = edits.inserts.get(&self.lines.len()) {
-            out.extend_from_slice(ins);
-        }
+        inserts(&mut out, self.lines.len());
         out
     }
 
@@ -427,31 +441,78 @@ pub fn fold_line(logical: &[u8], newline: &[u8], fold_char: u8) -> Vec<u8> {
 }
 
 /// TEXT-escapes a value (RFC 5545 §3.3.11): `\` first, then `;` `,` and line breaks (`\n`).
+/// Copies runs of ordinary text whole; every byte that needs escaping is ASCII.
 pub fn escape_text(s: &str) -> String {
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + s.len() / 16);
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            ';' => out.push_str("\\;"),
-            ',' => out.push_str("\\,"),
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push_str("\\n");
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let (escaped, len) = match bytes[i] {
+            b'\\' => ("\\\\", 1),
+            b';' => ("\\;", 1),
+            b',' => ("\\,", 1),
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => ("\\n", 2),
+            b'\r' | b'\n' => ("\\n", 1),
+            _ => {
+                i += 1;
+                continue;
             }
-            '\n' => out.push_str("\\n"),
-            _ => out.push(c),
+        };
+        out.push_str(&s[run..i]);
+        out.push_str(escaped);
+        i += len;
+        run = i;
+    }
+    out.push_str(&s[run..]);
+    out
+}
+
+/// The character a TEXT escape `\x` stands for (`None`: not an escape, the backslash is kept).
+fn unescaped_char(x: u8) -> Option<&'static str> {
+    match x {
+        b'\\' => Some("\\"),
+        b'n' | b'N' => Some("\n"),
+        b';' => Some(";"),
+        b',' => Some(","),
+        b':' => Some(":"),
+        _ => None,
+    }
+}
+
+/// TEXT-unescaping as a sequence of pieces: `piece(decoded, raw_start, is_escape)` is called for
+/// each run of literal text and for each escape, in order. Runs are found with a byte search,
+/// so text without backslashes costs one call.
+fn unescape_pieces(s: &str, mut piece: impl FnMut(&str, usize, bool)) {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(p) = s[i..].find('\\') {
+        let at = i + p;
+        if at > i {
+            piece(&s[i..at], i, false);
+        }
+        match bytes.get(at + 1).copied().and_then(unescaped_char) {
+            Some(c) => {
+                piece(c, at, true);
+                i = at + 2;
+            }
+            None => {
+                piece("\\", at, false);
+                i = at + 1;
+            }
         }
     }
-    out
+    if i < s.len() {
+        piece(&s[i..], i, false);
+    }
 }
 
 /// TEXT-unescapes in one left-to-right pass (so `\\n` is a backslash then `n`). Lenient: `\:` is
 /// a colon, an unknown escape keeps its backslash, a trailing lone backslash is kept.
 pub fn unescape_text(s: &str) -> String {
-    unescape_text_mapped(s).0
+    let mut out = String::with_capacity(s.len());
+    unescape_pieces(s, |piece, _, _| out.push_str(piece));
+    out
 }
 
 /// Unescapes and returns, for each byte offset of the output, the byte offset in the input where
@@ -460,35 +521,46 @@ pub fn unescape_text(s: &str) -> String {
 pub fn unescape_text_mapped(s: &str) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(s.len());
     let mut map = Vec::with_capacity(s.len() + 1);
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 1 < bytes.len() {
-            let replacement = match bytes[i + 1] {
-                b'\\' => Some('\\'),
-                b'n' | b'N' => Some('\n'),
-                b';' => Some(';'),
-                b',' => Some(','),
-                b':' => Some(':'),
-                _ => None,
+    unescape_pieces(s, |piece, raw_start, is_escape| {
+        out.push_str(piece);
+        for (k, b) in piece.bytes().enumerate() {
+            let start = if is_escape {
+                raw_start
+            } else if is_continuation_byte(b) {
+                map.last().copied().unwrap_or(raw_start)
+            } else {
+                raw_start + k
             };
-            if let Some(c) = replacement {
-                out.push(c);
-                map.push(i);
-                i += 2;
-                continue;
-            }
+            map.push(start);
         }
-        // Copy one whole character.
-        let ch_len = s[i..].chars().next().map(char::len_utf8).unwrap_or(1);
-        out.push_str(&s[i..i + ch_len]);
-        for _ in 0..ch_len {
-            map.push(i);
-        }
-        i += ch_len;
-    }
-    map.push(bytes.len());
+    });
+    map.push(s.len());
     (out, map)
+}
+
+/// Where the character at byte `offset` of `unescape_text(s)` starts in `s` (`s.len()` at or
+/// past the end): `unescape_text_mapped(s).1[offset]` without building the map.
+pub fn escaped_offset(s: &str, offset: usize) -> usize {
+    let mut out_len = 0;
+    let mut found = None;
+    unescape_pieces(s, |piece, raw_start, is_escape| {
+        if found.is_some() {
+            return;
+        }
+        if offset < out_len + piece.len() {
+            found = Some(if is_escape {
+                raw_start
+            } else {
+                let mut at = raw_start + (offset - out_len);
+                while at > raw_start && is_continuation_byte(s.as_bytes()[at]) {
+                    at -= 1;
+                }
+                at
+            });
+        }
+        out_len += piece.len();
+    });
+    found.unwrap_or(s.len())
 }
 
 #[cfg(test)]
@@ -585,5 +657,23 @@ mod tests {
         let comma = text.find(',').unwrap();
         assert_eq!(&raw[map[comma]..map[comma + 1]], r"\,");
         assert_eq!(map[text.len()], raw.len());
+    }
+
+    #[test]
+    fn escaped_offset_agrees_with_the_map() {
+        for raw in [
+            r"ab\,c\nd",
+            "é\\€\\q\\",
+            r"\\n\N;x",
+            "",
+            "plain 😀 text",
+            "\\",
+        ] {
+            let (text, map) = unescape_text_mapped(raw);
+            assert_eq!(text, unescape_text(raw));
+            for (k, &m) in map.iter().enumerate() {
+                assert_eq!(escaped_offset(raw, k), m, "{raw:?} at {k}");
+            }
+        }
     }
 }

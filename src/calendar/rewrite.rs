@@ -5,7 +5,7 @@
 //! Every line we do not change is written back byte for byte (see `lines.rs`).
 
 use super::block::{self, BodyFormat, FoundBlock, LinkKind};
-use super::lines::{escape_text, unescape_text_mapped, ContentLine, Document, Edits};
+use super::lines::{escape_text, escaped_offset, unescape_text, ContentLine, Document, Edits};
 use super::render::{html_escape, render_html, render_text};
 use super::schedule::{self, Occurrences, RawDate};
 use super::tz::TimeZoneTable;
@@ -221,7 +221,6 @@ struct Body {
     line: usize,
     format: BodyFormat,
     text: String,
-    map: Vec<usize>,
     block: Option<FoundBlock>,
 }
 
@@ -624,14 +623,13 @@ pub(crate) fn plan<'a>(
             } else {
                 continue;
             };
-            let (text, map) = unescape_text_mapped(&l.value_lossy());
+            let text = unescape_text(&l.value_lossy());
             let block = block::find_block(&text, format);
             bodies.push(Body {
                 event: ei,
                 line: li,
                 format,
                 text,
-                map,
                 block,
             });
         }
@@ -683,7 +681,10 @@ pub(crate) fn plan<'a>(
             BodyFormat::Text => render_text(c, "\n"),
             BodyFormat::Html => render_html(c, "\n"),
         };
-        let (rs, re) = (b.map[found.range.start], b.map[found.range.end]);
+        let (rs, re) = (
+            escaped_offset(raw, found.range.start),
+            escaped_offset(raw, found.range.end),
+        );
         let new_raw = format!("{}{}{}", &raw[..rs], escape_text(&rendered), &raw[re..]);
         edits.set(b.line, with_value(&doc, l, &new_raw));
         let after = format!(
@@ -733,7 +734,9 @@ pub(crate) fn plan<'a>(
         for &i in &ev.props {
             let l = &doc.lines[i];
             let name = l.name();
-            let text = l.text_value();
+            // Unescaped only where a property's value is compared: bodies are large and were
+            // already unescaped once above.
+            let text = || l.text_value();
             let set = |edits: &mut Edits, v: &str| {
                 edits.set(i, with_value(&doc, l, &escape_text(v)));
             };
@@ -743,6 +746,7 @@ pub(crate) fn plan<'a>(
                     edits.set(i, with_value(&doc, l, &seq.to_string()))
                 }
                 "LOCATION" | "X-MICROSOFT-LOCATIONDISPLAYNAME" | "X-MICROSOFT-LOCATIONS" => {
+                    let text = text();
                     let mut v = text.clone();
                     for old in &old_links {
                         if old != &c.join_url && !old.is_empty() {
@@ -758,7 +762,7 @@ pub(crate) fn plan<'a>(
                 }
                 "X-MICROSOFT-SKYPETEAMSMEETINGURL" => {
                     if verdict.to == MeetingKind::Teams {
-                        if text.trim() != c.join_url {
+                        if text().trim() != c.join_url {
                             set(&mut edits, &c.join_url);
                         }
                     } else {
@@ -773,18 +777,18 @@ pub(crate) fn plan<'a>(
                         .collect();
                     if id.is_empty() {
                         edits.delete(i);
-                    } else if text.trim() != id {
+                    } else if text().trim() != id {
                         set(&mut edits, &id);
                     }
                 }
                 "X-MICROSOFT-ONLINEMEETINGTOLLNUMBER" => match c.toll_numbers.first() {
-                    Some(n) if text.trim() != n.number => set(&mut edits, &n.number),
+                    Some(n) if text().trim() != n.number => set(&mut edits, &n.number),
                     Some(_) => {}
                     None => edits.delete(i),
                 },
                 "X-MICROSOFT-ONLINEMEETINGEXTERNALLINK" => {
                     if verdict.to == MeetingKind::SkypeForBusiness {
-                        if text.trim() != c.join_url {
+                        if text().trim() != c.join_url {
                             set(&mut edits, &c.join_url);
                         }
                     } else if converting {
@@ -810,7 +814,7 @@ pub(crate) fn plan<'a>(
                         // Tied to the old meeting thread: follow the new one, or drop a
                         // stale value rather than contradict the new block.
                         let swapped = match (&old_thread, &new_thread) {
-                            (Some(o), Some(n)) => swap_thread(&text, o, n),
+                            (Some(o), Some(n)) => swap_thread(&text(), o, n),
                             _ => None,
                         };
                         match swapped {
@@ -863,7 +867,9 @@ pub fn rewrite_calendar_object(
         Err(reason) => return Ok(RewriteOutcome::Skipped(reason)),
     };
     let organizer_copy = p.doc.write(&p.edits);
-    let itip_request = itip::build_request(&organizer_copy, req.organizer, req.sent_by)?;
+    // The iTIP edits never touch a line the rewrite changed: layer them over the same document.
+    let request = itip::request_edits(&p.doc, &p.structure, req.organizer, req.sent_by);
+    let itip_request = p.doc.write_layers(&[&p.edits, &request]);
     let pev = &p.structure.events[p.primary];
     let doc = &p.doc;
     let summary = prop(doc, pev, "SUMMARY")
