@@ -22,26 +22,23 @@
 mod common;
 
 use chrono::Utc;
+use common::tenant::*;
 use common::*;
 use mms::engine::embedded::{
     embedded_worker_connection, open_connection, EmbeddedCalendarSource, EmbeddedOutbox,
 };
-use mms::engine::sample::{sample_calendar, sample_tenant, SampleKind};
 use mms::engine::worker::{Worker, WorkerConfig, WorkerObserver};
 use mms::engine::Engine;
-use mms::model::{MeetingKind, MigrationJob, User};
-use mms::rules::triggers::UserChange;
+use mms::model::MigrationJob;
 use rusqlite::params;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
-use uuid::Uuid;
 
 const MEETINGS_PER_USER: usize = 100;
 /// 1,000,000 meetings in 2 minutes.
 const TARGET_RATE: f64 = 1_000_000.0 / 120.0;
-const BENCH_NAMESPACE: Uuid = Uuid::from_u128(0x6d6d732d_6265_6e63_682d_6d6967726174);
 
 /// Removes the temporary store directory however the bench ends.
 struct TempDir(PathBuf);
@@ -52,62 +49,15 @@ impl Drop for TempDir {
     }
 }
 
-fn bench_user(k: usize, base: &User) -> User {
-    let mut u = base.clone();
-    u.object_id = Uuid::new_v5(&BENCH_NAMESPACE, format!("user-{k}").as_bytes());
-    u.user_principal_name = format!("user{k:05}@contoso.com");
-    u.sip_address = u.user_principal_name.clone();
-    u.display_name = format!("Bench User {k:05}");
-    u.conference_id = format!("{}", 100_000_000 + k);
-    u
-}
-
-/// The invitation without its X-ALT-DESC (HTML copy of the body): a few KB, the size of a
-/// typical Teams invitation as a CalDAV server or an .ics export holds it.
-fn without_html_body(data: &[u8]) -> String {
-    let text = String::from_utf8_lossy(data);
-    let mut out = String::with_capacity(text.len());
-    let mut skipping = false;
-    for line in text.split_inclusive("\r\n") {
-        if line.starts_with(' ') || line.starts_with('\t') {
-            if !skipping {
-                out.push_str(line);
-            }
-            continue;
-        }
-        skipping = line.starts_with("X-ALT-DESC");
-        if !skipping {
-            out.push_str(line);
-        }
-    }
-    out
-}
-
 /// Generates the store; returns the number of invitations and their total size.
 fn generate(path: &Path, users: usize) -> (usize, u64) {
     let engine = Engine::open(path).expect("open store");
-    let tenant = sample_tenant();
-    for b in &tenant.bridges {
-        engine.upsert_bridge(b.clone()).expect("bridge");
-    }
-    // Online Teams users with Microsoft audio conferencing: the ones a conference ID change
-    // migrates.
-    let bases: Vec<&User> = tenant
-        .users
-        .iter()
-        .filter(|u| {
-            u.meeting_kind == MeetingKind::Teams
-                && u.audio_conferencing_enabled
-                && u.mailbox_location == mms::model::MailboxLocation::ExchangeOnline
-        })
-        .collect();
-    let colleagues: Vec<&User> = tenant.users.iter().collect();
+    let (tenant, people) = bench_tenant(users);
     let now = Utc::now();
     let mut conn = open_connection(path).expect("connection");
     let tx = conn.transaction().expect("tx");
     let mut count = 0usize;
     let mut bytes = 0u64;
-    let mut people = Vec::with_capacity(users);
     {
         let mut insert = tx
             .prepare(
@@ -116,54 +66,26 @@ fn generate(path: &Path, users: usize) -> (usize, u64) {
             )
             .expect("prepare");
         let modified = now.to_rfc3339();
-        for k in 0..users {
-            let user = bench_user(k, bases[k % bases.len()]);
-            let templates: Vec<_> = sample_calendar(&user, &tenant, &colleagues, now)
-                .into_iter()
-                .filter(|m| {
-                    matches!(
-                        m.kind,
-                        SampleKind::FutureSingle | SampleKind::RecurringWithOverride
-                    )
-                })
-                .collect();
-            assert!(!templates.is_empty(), "no future meeting template");
-            for n in 0..MEETINGS_PER_USER {
-                let t = &templates[n % templates.len()];
-                // Same length as the template's UID (the last 8 hex digits number the meeting),
-                // so line folding is unchanged.
-                let uid = format!("{}{:08X}", &t.uid[..t.uid.len() - 8], n);
-                let text = without_html_body(&t.data).replace(&t.uid, &uid);
-                let href = format!("{}/calendar/{n:03}.ics", user.user_principal_name);
+        for user in &people {
+            for m in invitations(user, &tenant, MEETINGS_PER_USER, now) {
+                let href = format!("{}/calendar/{}", user.user_principal_name, m.file_name);
                 insert
                     .execute(params![
                         href,
                         user.user_principal_name,
-                        uid,
-                        text.as_bytes(),
+                        m.uid,
+                        m.data,
                         modified
                     ])
                     .expect("insert");
                 count += 1;
-                bytes += text.len() as u64;
+                bytes += m.data.len() as u64;
             }
-            people.push(user);
         }
     }
     tx.commit().expect("commit");
-    for u in &people {
-        engine.upsert_user(u.clone()).expect("user");
-    }
-    for (k, u) in people.iter().enumerate() {
-        engine
-            .apply_user_change(
-                &u.user_principal_name,
-                &UserChange::SetConferenceId {
-                    conference_id: format!("{}", 500_000_000 + k),
-                },
-            )
-            .expect("trigger");
-    }
+    provision(&engine, &tenant, &people);
+    change_conference_ids(&engine, &people);
     (count, bytes)
 }
 

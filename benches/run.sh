@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_HOME="${CARGO_HOME:-$PWD/cargo-home}"
-BENCHES="${BENCHES:-status rewrite migrate}"
+BENCHES="${BENCHES:-status rewrite migrate caldav}"
 rows=$(mktemp)
 trap 'rm -f "$rows"' EXIT
 for b in $BENCHES; do

@@ -3,6 +3,8 @@
 //! Timings are only printed here; no test ever asserts one.
 #![allow(dead_code)]
 
+pub mod tenant;
+
 use std::time::{Duration, Instant};
 
 /// `BENCH_SCALE` (default 1.0) shrinks the sizes for a quick run, e.g. `BENCH_SCALE=0.1`.
