@@ -84,7 +84,7 @@ fn main() {
 
     let baseline = replay(&radicale, &items);
 
-    change_conference_ids(&engine, &people);
+    start_migrations(&engine, &people);
     let mut caldav = CalDavConfig::new(radicale.url.clone());
     caldav.credentials = Some(Credentials::new("{localpart}", "unused"));
     let source = CalDavSource::new(caldav).expect("caldav");

@@ -5,7 +5,7 @@
 //! Phases, each in its own process so that one phase's memory never shows in another's peak RSS
 //! (VmHWM of /proc/self/status):
 //! 1. generation (this process): the users through the Engine API, their calendars bulk-inserted
-//!    in one transaction, then one `Set-CsOnlineDialInConferencingUser -ConferenceId` per user,
+//!    in one transaction, each user then given a new conference ID and a `Start-CsExMeetingMigration`,
 //!    which queues one job each. Not part of any figure.
 //! 2. `--migrate-worker`: `MIGRATE_WORKERS` workers (default 1, one `mms serve`; more share
 //!    the store's single writer lock and gain nothing) run until no job is due. Wall time, meetings/s, peak
@@ -85,7 +85,7 @@ fn generate(path: &Path, users: usize) -> (usize, u64) {
     }
     tx.commit().expect("commit");
     provision(&engine, &tenant, &people);
-    change_conference_ids(&engine, &people);
+    start_migrations(&engine, &people);
     (count, bytes)
 }
 

@@ -6,8 +6,7 @@
 use chrono::{DateTime, Utc};
 use mms::engine::sample::{sample_calendar, sample_tenant, SampleKind, SampleTenant};
 use mms::engine::Engine;
-use mms::model::{MailboxLocation, MeetingKind, User};
-use mms::rules::triggers::UserChange;
+use mms::model::{MailboxLocation, MeetingKind, SourceMeetingType, TargetMeetingType, User};
 use uuid::Uuid;
 
 const BENCH_NAMESPACE: Uuid = Uuid::from_u128(0x6d6d732d_6265_6e63_682d_6d6967726174);
@@ -98,26 +97,30 @@ fn without_html_body(data: &[u8]) -> String {
     out
 }
 
-/// Provisions the bridges and `users` through the engine.
+/// Provisions the bridges and `users` through the engine, each with a new conference ID (the
+/// meetings from [`invitations`] still carry the old one).
 pub fn provision(engine: &Engine, tenant: &SampleTenant, users: &[User]) {
     for b in &tenant.bridges {
         engine.upsert_bridge(b.clone()).expect("bridge");
     }
-    for u in users {
-        engine.upsert_user(u.clone()).expect("user");
+    for (k, u) in users.iter().enumerate() {
+        let mut moved = u.clone();
+        moved.conference_id = format!("{}", 500_000_000 + k);
+        engine.upsert_user(moved).expect("user");
     }
 }
 
-/// `Set-CsOnlineDialInConferencingUser -ConferenceId` for every user: one job each.
-pub fn change_conference_ids(engine: &Engine, users: &[User]) {
-    for (k, u) in users.iter().enumerate() {
+/// `Start-CsExMeetingMigration` for every user: one job each. (Not one
+/// `Set-CsOnlineDialInConferencingUser -ConferenceId` per user: that checks the new ID against
+/// every user on the bridge, which is quadratic over a 10,000-user tenant.)
+pub fn start_migrations(engine: &Engine, users: &[User]) {
+    for u in users {
         engine
-            .apply_user_change(
+            .start_migration(
                 &u.user_principal_name,
-                &UserChange::SetConferenceId {
-                    conference_id: format!("{}", 500_000_000 + k),
-                },
+                SourceMeetingType::All,
+                TargetMeetingType::Current,
             )
-            .expect("trigger");
+            .expect("start migration");
     }
 }
