@@ -23,9 +23,17 @@ pub fn open_connection(path: &Path) -> Result<Connection, String> {
     Ok(conn)
 }
 
+/// Whether a store failure can clear by itself or by an admin's fix while the retries run: a
+/// locked or busy database, a read-only or full one, an I/O error. Anything else (a corrupt
+/// record, a constraint) will not.
+fn store_failure_is_transient(e: &calendars::CalendarStoreError) -> bool {
+    ["locked", "busy", "readonly", "is full", "disk I/O"]
+        .iter()
+        .any(|m| e.0.contains(m))
+}
+
 fn store_error(e: calendars::CalendarStoreError) -> SourceError {
-    // A locked or busy database clears by itself; anything else will not.
-    if e.0.contains("locked") || e.0.contains("busy") {
+    if store_failure_is_transient(&e) {
         SourceError::transient(e.to_string())
     } else {
         SourceError::permanent(e.to_string())
@@ -124,6 +132,10 @@ impl EmbeddedOutbox {
     pub fn open(path: &Path) -> Result<Self, String> {
         Ok(EmbeddedOutbox::new(open_connection(path)?))
     }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
 }
 
 impl InviteDelivery for EmbeddedOutbox {
@@ -139,7 +151,7 @@ impl InviteDelivery for EmbeddedOutbox {
         }
         calendars::deliver_mail(&self.conn, message_id, recipients, rfc822, Utc::now()).map_err(
             |e| {
-                if e.0.contains("locked") || e.0.contains("busy") {
+                if store_failure_is_transient(&e) {
                     DeliveryError::transient(e.to_string())
                 } else {
                     DeliveryError::permanent(e.to_string())
@@ -163,6 +175,24 @@ mod tests {
             c.execute_batch(m.sql).unwrap();
         }
         EmbeddedCalendarSource::new(c)
+    }
+
+    #[test]
+    fn a_read_only_or_full_store_is_transient_a_corrupt_record_is_not() {
+        let e = |m: &str| calendars::CalendarStoreError(m.to_string());
+        for m in [
+            "attempt to write a readonly database",
+            "database or disk is full",
+            "database is locked",
+            "disk I/O error",
+        ] {
+            assert!(store_failure_is_transient(&e(m)), "{m}");
+            assert!(store_error(e(m)).is_transient(), "{m}");
+        }
+        assert!(!store_failure_is_transient(&e(
+            "corrupt record: expected value"
+        )));
+        assert!(!store_failure_is_transient(&e("stored successfully")));
     }
 
     #[test]
