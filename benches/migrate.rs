@@ -7,8 +7,8 @@
 //! 1. generation (this process): the users through the Engine API, their calendars bulk-inserted
 //!    in one transaction, then one `Set-CsOnlineDialInConferencingUser -ConferenceId` per user,
 //!    which queues one job each. Not part of any figure.
-//! 2. `--migrate-worker`: `MIGRATE_WORKERS` workers (default: one per core, like that many
-//!    `mms serve` processes on one store) run until no job is due. Wall time, meetings/s, peak
+//! 2. `--migrate-worker`: `MIGRATE_WORKERS` workers (default 1, one `mms serve`; more share
+//!    the store's single writer lock and gain nothing) run until no job is due. Wall time, meetings/s, peak
 //!    RSS, and peak RSS once the first 10% of the meetings were done (memory must not grow with
 //!    the number of meetings).
 //! 3. `--migrate-baseline`: the same rows read and written back unchanged with raw SQL, one
@@ -23,7 +23,9 @@ mod common;
 
 use chrono::Utc;
 use common::*;
-use mms::engine::embedded::{open_connection, EmbeddedCalendarSource, EmbeddedOutbox};
+use mms::engine::embedded::{
+    embedded_worker_connection, open_connection, EmbeddedCalendarSource, EmbeddedOutbox,
+};
 use mms::engine::sample::{sample_calendar, sample_tenant, SampleKind};
 use mms::engine::worker::{Worker, WorkerConfig, WorkerObserver};
 use mms::engine::Engine;
@@ -197,20 +199,15 @@ fn worker_phase(path: &Path, workers: usize, checkpoint: usize) {
             let engine = &engine;
             let counter = &counter;
             s.spawn(move || {
-                let source = EmbeddedCalendarSource::open(path).expect("source");
-                let outbox = EmbeddedOutbox::open(path).expect("outbox");
+                let journal = embedded_worker_connection(path).expect("journal");
+                let source = EmbeddedCalendarSource::sharing(journal.clone());
+                let outbox = EmbeddedOutbox::sharing(journal.clone());
                 let config = WorkerConfig {
                     worker_id: format!("bench-worker-{w}"),
                     ..WorkerConfig::default()
                 };
-                let mut worker = Worker::new(
-                    engine,
-                    open_connection(path).expect("journal"),
-                    &source,
-                    &outbox,
-                    config,
-                )
-                .with_observer(counter);
+                let mut worker =
+                    Worker::new(engine, journal, &source, &outbox, config).with_observer(counter);
                 while worker.run_once().expect("worker").is_some() {}
             });
         }
@@ -308,7 +305,7 @@ fn main() {
     let workers: usize = std::env::var("MIGRATE_WORKERS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or(1);
     let dir =
         TempDir(std::env::temp_dir().join(format!("mms-bench-migrate-{}", std::process::id())));
     std::fs::create_dir_all(&dir.0).expect("temp dir");

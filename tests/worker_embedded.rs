@@ -287,9 +287,9 @@ fn a_worker_that_died_after_writing_resumes_without_a_second_distinct_update() {
         "ashaw@contoso.com",
     );
     let bytes = mms::calendar::compose_imip(&r, "ashaw@contoso.com", Some(SENDER), &id, Utc::now());
-    let mut journal = open_connection(&f.path).unwrap();
+    let journal = open_connection(&f.path).unwrap();
     calendars::replace_queued_message(
-        &mut journal,
+        &journal,
         &calendars::OutboxMessage {
             message_id: id.clone(),
             job_id: claim.job.correlation_id.to_string(),

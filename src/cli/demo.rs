@@ -192,17 +192,12 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
 
     // 3. The worker.
     println!("3. Running the worker (progress on stderr)");
-    let source = EmbeddedCalendarSource::open(&path).map_err(CliError::failure)?;
-    let outbox = EmbeddedOutbox::open(&path).map_err(CliError::failure)?;
+    let journal = std::rc::Rc::new(open_connection(&path)?);
+    let source = EmbeddedCalendarSource::sharing(journal.clone());
+    let outbox = EmbeddedOutbox::sharing(journal.clone());
     let observer = StderrObserver { quiet: a.quiet };
-    let mut worker = Worker::new(
-        &engine,
-        open_connection(&path)?,
-        &source,
-        &outbox,
-        WorkerConfig::default(),
-    )
-    .with_observer(&observer);
+    let mut worker = Worker::new(&engine, journal, &source, &outbox, WorkerConfig::default())
+        .with_observer(&observer);
     let done = worker
         .run_until_idle()
         .map_err(|e| CliError::failure(e.to_string()))?;

@@ -25,7 +25,7 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
     let user = engine.user(&a.identity)?;
     let coordinates = engine.meeting_coordinates(&user.object_id.to_string())?;
     let (caldav, _) = crate::serve::transport_choice(a.caldav.as_deref(), None);
-    let (source, _) = transports(&path, caldav.as_deref(), None)?;
+    let (source, _) = transports(&path, None, caldav.as_deref(), None)?;
     let now = engine.now();
     let objects = source
         .future_objects_of(&user.user_principal_name, now)

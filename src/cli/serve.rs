@@ -10,8 +10,10 @@ use mms::engine::smtp::SmtpDelivery;
 use mms::engine::source::CalendarSource;
 use mms::engine::worker::{Worker, WorkerConfig, WorkerObserver};
 use mms::model::MigrationJob;
+use rusqlite::Connection;
 use std::path::Path;
 use std::process::ExitCode;
+use std::rc::Rc;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -95,19 +97,23 @@ impl WorkerObserver for StderrObserver {
 /// A calendar source and a delivery.
 pub type Transports = (Box<dyn CalendarSource>, Box<dyn InviteDelivery>);
 
-/// The calendar source and the delivery this invocation uses.
+/// The calendar source and the delivery this invocation uses. The embedded ones use `journal`
+/// when given (the worker's own connection: it then commits meetings in batches).
 pub fn transports(
     path: &Path,
+    journal: Option<&Rc<Connection>>,
     caldav: Option<&str>,
     smtp: Option<&str>,
 ) -> Result<Transports, CliError> {
-    let source: Box<dyn CalendarSource> = match caldav {
-        None => Box::new(EmbeddedCalendarSource::open(path).map_err(CliError::failure)?),
-        Some(url) => external_source(url)?,
+    let source: Box<dyn CalendarSource> = match (caldav, journal) {
+        (None, Some(j)) => Box::new(EmbeddedCalendarSource::sharing(j.clone())),
+        (None, None) => Box::new(EmbeddedCalendarSource::open(path).map_err(CliError::failure)?),
+        (Some(url), _) => external_source(url)?,
     };
-    let delivery: Box<dyn InviteDelivery> = match smtp {
-        None => Box::new(EmbeddedOutbox::open(path).map_err(CliError::failure)?),
-        Some(hostport) => external_delivery(hostport)?,
+    let delivery: Box<dyn InviteDelivery> = match (smtp, journal) {
+        (None, Some(j)) => Box::new(EmbeddedOutbox::sharing(j.clone())),
+        (None, None) => Box::new(EmbeddedOutbox::open(path).map_err(CliError::failure)?),
+        (Some(hostport), _) => external_delivery(hostport)?,
     };
     Ok((source, delivery))
 }
@@ -159,7 +165,8 @@ pub fn transport_choice(
 pub fn run(cli: &Cli, a: &Args) -> CliResult {
     let (engine, path) = open_engine(cli)?;
     let (caldav, smtp) = transport_choice(a.caldav.as_deref(), a.smtp.as_deref());
-    let (source, delivery) = transports(&path, caldav.as_deref(), smtp.as_deref())?;
+    let journal = Rc::new(open_connection(&path)?);
+    let (source, delivery) = transports(&path, Some(&journal), caldav.as_deref(), smtp.as_deref())?;
     let observer = StderrObserver { quiet: a.quiet };
     let mut config = WorkerConfig {
         lease: Duration::seconds(a.lease.clamp(1, 86_400) as i64),
@@ -172,14 +179,8 @@ pub fn run(cli: &Cli, a: &Args) -> CliResult {
     if let Some(id) = &a.worker_id {
         config.worker_id = id.clone();
     }
-    let mut worker = Worker::new(
-        &engine,
-        open_connection(&path)?,
-        source.as_ref(),
-        delivery.as_ref(),
-        config,
-    )
-    .with_observer(&observer);
+    let mut worker = Worker::new(&engine, journal, source.as_ref(), delivery.as_ref(), config)
+        .with_observer(&observer);
     loop {
         match worker.run_until_idle() {
             Ok(_) => {}

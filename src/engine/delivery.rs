@@ -87,4 +87,11 @@ pub trait InviteDelivery {
         recipients: &[String],
         rfc822: &[u8],
     ) -> Result<DeliveryReport, DeliveryError>;
+
+    /// Whether this delivery writes through `journal` itself (the same SQLite connection as the
+    /// worker's outbox), so a delivery rolls back together with the outbox after a crash and
+    /// the worker may commit many meetings at once. Never true for a transport that sends.
+    fn commits_with(&self, _journal: &rusqlite::Connection) -> bool {
+        false
+    }
 }

@@ -10,6 +10,7 @@ use crate::store::calendars;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use std::path::Path;
+use std::rc::Rc;
 
 /// Opens a connection to the store file for the calendar and outbox tables. The schema must
 /// exist already: open an [`super::Engine`] on the same path first (it runs the migrations).
@@ -21,6 +22,20 @@ pub fn open_connection(path: &Path) -> Result<Connection, String> {
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
         .map_err(|e| format!("cannot configure the store: {e}"))?;
     Ok(conn)
+}
+
+/// One connection for the worker's journal and the embedded calendars and outbox: pass it to
+/// [`EmbeddedCalendarSource::sharing`], [`EmbeddedOutbox::sharing`] and
+/// [`super::worker::Worker::new`]. The worker then commits a batch of meetings (calendar write,
+/// outbox record, delivery, progress) in one transaction instead of several per meeting; a crash
+/// rolls the whole batch back, deliveries included, and the resumed job redoes it.
+pub fn embedded_worker_connection(path: &Path) -> Result<Rc<Connection>, String> {
+    let conn = open_connection(path)?;
+    // A batch holds a few MB of new pages (invitations, recorded and delivered mail): a page
+    // cache that holds them all spares writing them to the WAL twice (spill, then commit).
+    conn.execute_batch("PRAGMA cache_size = -32768;")
+        .map_err(|e| format!("cannot configure the store: {e}"))?;
+    Ok(Rc::new(conn))
 }
 
 /// Whether a store failure can clear by itself or by an admin's fix while the retries run: a
@@ -42,11 +57,16 @@ fn store_error(e: calendars::CalendarStoreError) -> SourceError {
 
 /// Calendars kept in the SQLite store (`mms import` fills them).
 pub struct EmbeddedCalendarSource {
-    conn: Connection,
+    conn: Rc<Connection>,
 }
 
 impl EmbeddedCalendarSource {
     pub fn new(conn: Connection) -> Self {
+        EmbeddedCalendarSource::sharing(Rc::new(conn))
+    }
+
+    /// Over a connection shared with the worker's journal (see [`embedded_worker_connection`]).
+    pub fn sharing(conn: Rc<Connection>) -> Self {
         EmbeddedCalendarSource { conn }
     }
 
@@ -103,6 +123,10 @@ impl CalendarSource for EmbeddedCalendarSource {
             .map(to_object))
     }
 
+    fn commits_with(&self, journal: &Connection) -> bool {
+        std::ptr::eq(&*self.conn, journal)
+    }
+
     fn put(&self, href: &str, data: &[u8], if_match: &str) -> Result<PutOutcome, SourceError> {
         let Ok(version) = if_match.trim_matches('"').parse::<i64>() else {
             return Ok(PutOutcome::Conflict);
@@ -121,11 +145,16 @@ impl CalendarSource for EmbeddedCalendarSource {
 /// Delivery into the store's mail table: every attendee's copy, queryable by tests and
 /// `mms export`. Accepts every recipient.
 pub struct EmbeddedOutbox {
-    conn: Connection,
+    conn: Rc<Connection>,
 }
 
 impl EmbeddedOutbox {
     pub fn new(conn: Connection) -> Self {
+        EmbeddedOutbox::sharing(Rc::new(conn))
+    }
+
+    /// Over a connection shared with the worker's journal (see [`embedded_worker_connection`]).
+    pub fn sharing(conn: Rc<Connection>) -> Self {
         EmbeddedOutbox { conn }
     }
 
@@ -139,6 +168,10 @@ impl EmbeddedOutbox {
 }
 
 impl InviteDelivery for EmbeddedOutbox {
+    fn commits_with(&self, journal: &Connection) -> bool {
+        std::ptr::eq(&*self.conn, journal)
+    }
+
     fn send(
         &self,
         message_id: &str,

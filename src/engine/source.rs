@@ -161,6 +161,13 @@ pub trait CalendarSource {
     /// Replaces the object at `href` with `data` if its entity tag is still `if_match`.
     fn put(&self, href: &str, data: &[u8], if_match: &str) -> Result<PutOutcome, SourceError>;
 
+    /// Whether this source writes through `journal` itself (the same SQLite connection as the
+    /// worker's outbox and progress), so its writes commit and roll back together with them and
+    /// the worker may commit many meetings at once. Never true for a remote source.
+    fn commits_with(&self, _journal: &rusqlite::Connection) -> bool {
+        false
+    }
+
     /// All future objects of all of `user`'s calendars, in calendar order.
     fn future_objects_of(
         &self,

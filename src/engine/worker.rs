@@ -14,6 +14,11 @@
 //! - A calendar object already rewritten before a crash carries the new coordinates; the
 //!   calendar layer answers "already up to date" (no second SEQUENCE step), and the worker sends
 //!   whatever recorded message for that UID is still unsent.
+//! - Group commit: when the calendars and the outbox are the embedded ones on the journal's own
+//!   connection, those steps of many meetings (a quarter-second's worth) go into one
+//!   transaction. A crash rolls the whole batch back — calendar writes, recorded messages,
+//!   deliveries into the mail table and progress alike — so the rules above hold for the batch
+//!   as they do for one meeting. A remote source or delivery never joins a batch.
 //! - Two workers never process one user at once: the store's claim hands out at most one job
 //!   per user, under a lease that progress reports extend.
 
@@ -32,6 +37,7 @@ use chrono::{Duration, Utc};
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::fmt;
+use std::rc::Rc;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -160,7 +166,10 @@ impl WorkerObserver for QuietObserver {}
 /// The worker over one engine, one calendar source and one delivery.
 pub struct Worker<'a> {
     engine: &'a Engine,
-    journal: Connection,
+    journal: Rc<Connection>,
+    /// The source and the delivery write through `journal`: meetings are committed in batches
+    /// (see [`super::embedded::embedded_worker_connection`]).
+    group_commit: bool,
     source: &'a dyn CalendarSource,
     delivery: &'a dyn InviteDelivery,
     config: WorkerConfig,
@@ -169,17 +178,23 @@ pub struct Worker<'a> {
 
 impl<'a> Worker<'a> {
     /// `journal` is a connection to the store file (outbox and progress tables); see
-    /// [`super::embedded::open_connection`].
+    /// [`super::embedded::open_connection`]. When the embedded source and outbox share it
+    /// ([`super::embedded::embedded_worker_connection`]), the worker commits meetings in
+    /// batches; otherwise every step of every meeting is committed on its own, in the order
+    /// the crash-safety rules above need.
     pub fn new(
         engine: &'a Engine,
-        journal: Connection,
+        journal: impl Into<Rc<Connection>>,
         source: &'a dyn CalendarSource,
         delivery: &'a dyn InviteDelivery,
         config: WorkerConfig,
     ) -> Self {
+        let journal = journal.into();
+        let group_commit = source.commits_with(&journal) && delivery.commits_with(&journal);
         Worker {
             engine,
             journal,
+            group_commit,
             source,
             delivery,
             config,
@@ -223,7 +238,40 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn process(&mut self, mut claim: ClaimedJob) -> Result<MigrationJob, WorkerError> {
+    fn process(&mut self, claim: ClaimedJob) -> Result<MigrationJob, WorkerError> {
+        let ended = self.process_claimed(claim);
+        if !self.journal.is_autocommit() {
+            // Left early with a batch open: undo it (the resumed job redoes those meetings),
+            // and release the store's write lock.
+            let _ = self.journal.execute_batch("ROLLBACK");
+        }
+        ended
+    }
+
+    /// Opens a batch of meetings (group commit only).
+    fn begin_batch(&self) -> Result<(), WorkerError> {
+        if self.group_commit && self.journal.is_autocommit() {
+            self.journal
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| WorkerError(format!("cannot start a store transaction: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Commits the open batch, if any. Every engine call (job row) comes after this: the
+    /// engine writes through its own connection and must never wait for our write lock.
+    fn commit_batch(&self) -> Result<(), WorkerError> {
+        // SQLite may have rolled the batch back itself after an I/O error; the meetings
+        // after it were then committed one statement at a time.
+        if !self.journal.is_autocommit() {
+            self.journal
+                .execute_batch("COMMIT")
+                .map_err(|e| WorkerError(format!("cannot commit to the store: {e}")))?;
+        }
+        Ok(())
+    }
+
+    fn process_claimed(&mut self, mut claim: ClaimedJob) -> Result<MigrationJob, WorkerError> {
         let job = claim.job.clone();
         let job_key = job.correlation_id.to_string();
         let user = match self.engine.user(&job.user_id.to_string()) {
@@ -269,6 +317,7 @@ impl<'a> Worker<'a> {
         let mut transient_failure = false;
         let mut remaining = objects.len();
         let mut last_report = Instant::now();
+        self.begin_batch()?;
         // A quarter of the lease at most, so the lease never runs out between two reports.
         let report_every = (self.config.lease / 4)
             .to_std()
@@ -312,6 +361,7 @@ impl<'a> Worker<'a> {
             // transaction per meeting cost more than the meeting's own writes.
             if last_report.elapsed() >= report_every {
                 let progress = self.progress_so_far(&job_key, remaining)?;
+                self.commit_batch()?;
                 match self
                     .engine
                     .record_progress(&claim, &progress, self.config.lease)
@@ -322,9 +372,11 @@ impl<'a> Worker<'a> {
                     Err(e) => return Err(e.into()),
                 }
                 last_report = Instant::now();
+                self.begin_batch()?;
             }
         }
         let progress = self.progress_so_far(&job_key, 0)?;
+        self.commit_batch()?;
         let ended = if transient_failure {
             self.engine.fail_job(&claim, &progress, true)?
         } else {
@@ -445,7 +497,7 @@ impl<'a> Worker<'a> {
             if m.attendees.is_empty() {
                 // Nothing to send; the organizer copy is still updated.
             } else if let Err(e) =
-                calendars::replace_queued_message(&mut self.journal, &record, Utc::now())
+                calendars::replace_queued_message(&self.journal, &record, Utc::now())
             {
                 return MeetingResult::failed(&m.uid, FailureKind::Transient, e.to_string());
             }

@@ -271,16 +271,30 @@ pub fn record_message(conn: &Connection, m: &OutboxMessage, now: DateTime<Utc>) 
 /// hit a conflict, or the worker died before it) must not go out with stale content.
 /// A message already sent under the same Message-ID is kept. Returns whether `m` was stored.
 pub fn replace_queued_message(
-    conn: &mut Connection,
+    conn: &Connection,
     m: &OutboxMessage,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let tx = conn.transaction()?;
-    tx.prepare_cached("DELETE FROM outbox WHERE job_id = ?1 AND uid = ?2 AND state = 'Queued'")?
+    // A savepoint, not a transaction: it nests inside a worker's group commit.
+    conn.execute_batch("SAVEPOINT replace_queued")?;
+    let replaced = (|| {
+        conn.prepare_cached(
+            "DELETE FROM outbox WHERE job_id = ?1 AND uid = ?2 AND state = 'Queued'",
+        )?
         .execute(params![m.job_id, m.uid])?;
-    let stored = record_message(&tx, m, now)?;
-    tx.commit()?;
-    Ok(stored)
+        record_message(conn, m, now)
+    })();
+    match replaced {
+        Ok(stored) => {
+            conn.execute_batch("RELEASE replace_queued")?;
+            Ok(stored)
+        }
+        Err(e) => {
+            // The savepoint may already be gone with a transaction SQLite rolled back.
+            let _ = conn.execute_batch("ROLLBACK TO replace_queued; RELEASE replace_queued");
+            Err(e)
+        }
+    }
 }
 
 /// One recorded message by Message-ID.
