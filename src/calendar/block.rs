@@ -6,6 +6,7 @@
 //! Periods do not mean Skype: consumer Teams (teams.live.com) uses them too, so the kind comes
 //! from the join link.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use uuid::Uuid;
 
@@ -85,47 +86,54 @@ const TEAMS_HOSTS: &[&str] = &[
 /// Meeting hosts of other providers whose host also starts with `meet.`.
 const FOREIGN_MEET_HOSTS: &[&str] = &["meet.google.com", "meet.jit.si", "meet.goto.com"];
 
-fn host_and_path(url: &str) -> Option<(String, &str)> {
+/// The host (as written, port dropped) and the rest of an http(s) URL.
+fn host_and_path(url: &str) -> Option<(&str, &str)> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = rest[..end].to_ascii_lowercase();
-    let host = host.split(':').next().unwrap_or("").to_string();
+    let host = rest[..end].split(':').next().unwrap_or("");
     Some((host, &rest[end..]))
+}
+
+/// ASCII-case-insensitive `starts_with` / `ends_with` (hosts and paths are compared lower-cased).
+fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+fn ends_with_ci(s: &str, suffix: &str) -> bool {
+    s.len() >= suffix.len()
+        && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// Classifies a URL as a join link, or `None`.
 pub fn classify_link(url: &str) -> Option<LinkKind> {
     let (host, path) = host_and_path(url)?;
-    let lpath = path.to_ascii_lowercase();
-    if TEAMS_HOSTS.contains(&host.as_str()) {
-        if lpath.starts_with("/l/meetup-join/") || lpath.starts_with("/meet/") {
-            return Some(LinkKind::Teams);
-        }
+    let is_host = |h: &&str| host.eq_ignore_ascii_case(h);
+    let meeting_path = || starts_with_ci(path, "/l/meetup-join/") || starts_with_ci(path, "/meet/");
+    if TEAMS_HOSTS.iter().any(is_host) {
+        return meeting_path().then_some(LinkKind::Teams);
+    }
+    if host.eq_ignore_ascii_case("teams.live.com") {
+        return meeting_path().then_some(LinkKind::TeamsConsumer);
+    }
+    if FOREIGN_MEET_HOSTS.iter().any(is_host) || ends_with_ci(host, "microsoft.com") {
         return None;
     }
-    if host == "teams.live.com" {
-        if lpath.starts_with("/meet/") || lpath.starts_with("/l/meetup-join/") {
-            return Some(LinkKind::TeamsConsumer);
-        }
-        return None;
-    }
-    if FOREIGN_MEET_HOSTS.contains(&host.as_str()) || host.ends_with("microsoft.com") {
-        return None;
-    }
-    let segments: Vec<&str> = path
+    let mut segments = path
         .split(['?', '#'])
         .next()
         .unwrap_or("")
         .split('/')
-        .filter(|s| !s.is_empty())
-        .collect();
-    let meet_host = host.starts_with("meet.") || host.starts_with("meet-");
+        .filter(|s| !s.is_empty());
     let meet_path = segments
-        .first()
+        .next()
         .is_some_and(|s| s.eq_ignore_ascii_case("meet"));
-    if (meet_host && segments.len() >= 2) || (meet_path && segments.len() >= 3) {
+    let more = segments.take(2).count();
+    let meet_host = starts_with_ci(host, "meet.") || starts_with_ci(host, "meet-");
+    if (meet_host && more >= 1) || (meet_path && more >= 2) {
         return Some(LinkKind::Skype);
     }
     None
@@ -177,49 +185,93 @@ pub fn decode_entities(s: &str) -> String {
     out
 }
 
-/// Every http(s) URL in `text`, in order. In text bodies links are `label<URL>` or bare; in
-/// HTML they are `href="URL"`. A URL ends at whitespace, quotes, angle brackets or a backslash.
-fn urls_in(text: &str, format: BodyFormat) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(p) = text[i..].find("http") {
-        let start = i + p;
-        let tail = &text[start..];
-        if !(tail.starts_with("https://") || tail.starts_with("http://")) {
-            i = start + 4;
+/// Length of the URL at the start of `tail`: it ends at whitespace, quotes, angle brackets or
+/// a backslash.
+fn url_len(tail: &str) -> usize {
+    let bytes = tail.as_bytes();
+    let mut k = 0;
+    while k < bytes.len() {
+        let b = bytes[k];
+        if b.is_ascii() {
+            if b.is_ascii_whitespace()
+                || b == 0x0b
+                || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\')
+            {
+                return k;
+            }
+            k += 1;
+        } else {
+            // Non-ASCII: only Unicode whitespace (NBSP, ideographic space, ...) ends a URL.
+            let c = tail[k..].chars().next().unwrap_or(' ');
+            if c.is_whitespace() {
+                return k;
+            }
+            k += c.len_utf8();
+        }
+    }
+    bytes.len()
+}
+
+/// Calls `each` with every http(s) URL in `text`, in order, until it returns `false`. In text
+/// bodies links are `label<URL>` or bare; in HTML they are `href="URL"` (entities decoded). A URL
+/// ends at whitespace, quotes, angle brackets or a backslash.
+fn each_url(text: &str, format: BodyFormat, mut each: impl FnMut(Cow<'_, str>) -> bool) {
+    // One searcher for the whole scan; matches inside a URL already taken are skipped.
+    let mut next = 0;
+    for (start, _) in text.match_indices("http") {
+        if start < next {
             continue;
         }
-        let len = tail
-            .find(|c: char| c.is_whitespace() || "\"'<>\\".contains(c))
-            .unwrap_or(tail.len());
+        let tail = &text[start..];
+        if !(tail.starts_with("https://") || tail.starts_with("http://")) {
+            next = start + 4;
+            continue;
+        }
+        let len = url_len(tail);
         let raw = &tail[..len];
         let url = match format {
-            BodyFormat::Html => decode_entities(raw),
-            BodyFormat::Text => raw.to_string(),
+            BodyFormat::Html if raw.contains('&') => Cow::Owned(decode_entities(raw)),
+            _ => Cow::Borrowed(raw),
         };
-        out.push(url);
-        i = start + len.max(4);
+        if !each(url) {
+            return;
+        }
+        next = start + len.max(4);
     }
-    out
 }
 
 /// Join links in a piece of body, deduplicated, Skype `?sl=1` variants folded into their base.
 pub fn join_links(text: &str, format: BodyFormat) -> Vec<JoinLink> {
     let mut out: Vec<JoinLink> = Vec::new();
-    for url in urls_in(text, format) {
+    each_url(text, format, |url| {
         let Some(kind) = classify_link(&url) else {
-            continue;
+            return true;
         };
         let url = if kind == LinkKind::Skype {
-            url.split(['?', '#']).next().unwrap_or("").to_string()
+            url.split(['?', '#']).next().unwrap_or("")
         } else {
-            url
+            &url
         };
         if !out.iter().any(|l| l.url == url) {
-            out.push(JoinLink { url, kind });
+            out.push(JoinLink {
+                url: url.to_string(),
+                kind,
+            });
         }
-    }
+        true
+    });
     out
+}
+
+/// Whether a piece of body holds a join link (`!join_links(..).is_empty()`, stopping at the
+/// first one).
+fn has_join_link(text: &str, format: BodyFormat) -> bool {
+    let mut found = false;
+    each_url(text, format, |url| {
+        found = classify_link(&url).is_some();
+        !found
+    });
+    found
 }
 
 #[derive(Debug, Clone)]
@@ -283,27 +335,24 @@ fn html_runs(body: &str) -> Vec<Separator> {
     let bytes = body.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
+    while let Some(p) = super::lines::find_byte_in(&bytes[i..], b"_.") {
+        i += p;
         let b = bytes[i];
-        if b == b'_' || b == b'.' {
-            let start = i;
-            while i < bytes.len() && bytes[i] == b {
-                i += 1;
-            }
-            let n = i - start;
-            let min = if b == b'_' {
-                MIN_UNDERSCORE_FRAME
-            } else {
-                MIN_PERIOD_FRAME
-            };
-            if n >= min {
-                out.push(Separator {
-                    range: start..i,
-                    periods: b == b'.',
-                });
-            }
-        } else {
+        let start = i;
+        while i < bytes.len() && bytes[i] == b {
             i += 1;
+        }
+        let n = i - start;
+        let min = if b == b'_' {
+            MIN_UNDERSCORE_FRAME
+        } else {
+            MIN_PERIOD_FRAME
+        };
+        if n >= min {
+            out.push(Separator {
+                range: start..i,
+                periods: b == b'.',
+            });
         }
     }
     out
@@ -400,7 +449,7 @@ pub fn find_block(body: &str, format: BodyFormat) -> Option<FoundBlock> {
             if close.periods != open.periods {
                 continue;
             }
-            if !join_links(&body[open.range.end..close.range.start], format).is_empty() {
+            if has_join_link(&body[open.range.end..close.range.start], format) {
                 best = Some((i, Some(j)));
                 break 'outer;
             }
@@ -411,7 +460,7 @@ pub fn find_block(body: &str, format: BodyFormat) -> Option<FoundBlock> {
         // lone separator (the text copy of a block that Outlook truncated).
         let first = &seps[0];
         let same_family = seps.iter().filter(|s| s.periods == first.periods).count();
-        if same_family == 1 || !join_links(&body[first.range.end..], format).is_empty() {
+        if same_family == 1 || has_join_link(&body[first.range.end..], format) {
             best = Some((0, None));
         } else {
             return None;

@@ -32,13 +32,14 @@ impl std::error::Error for LineError {}
 
 /// One logical (unfolded) content line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContentLine {
+pub struct ContentLine<'a> {
     /// The physical bytes of this line in the source, including its line break(s).
     pub raw: Range<usize>,
     /// 1-based physical line number where it starts.
     pub line_no: usize,
-    /// Unfolded bytes without the final line break.
-    pub unfolded: Vec<u8>,
+    /// Unfolded bytes without the final line break: borrowed from the source unless the line
+    /// was folded (most lines are not, so parsing allocates little).
+    pub unfolded: Cow<'a, [u8]>,
     /// End of the property name in `unfolded`.
     name_end: usize,
     /// Start of the value in `unfolded` (just after the unquoted ':'); `None` when the line has no ':'.
@@ -53,7 +54,7 @@ pub struct Param {
     pub values: Vec<String>,
 }
 
-impl ContentLine {
+impl ContentLine<'_> {
     /// The property name as written (case preserved).
     pub fn name_bytes(&self) -> &[u8] {
         &self.unfolded[..self.name_end]
@@ -173,6 +174,28 @@ pub fn parse_params(s: &str) -> Vec<Param> {
     out
 }
 
+/// Position of the first byte of `s` that is one of `set`, testing eight bytes at a time (the
+/// "has a zero byte" bit trick on `word ^ repeated(b)`; exact, since a hit is confirmed bytewise).
+pub(crate) fn find_byte_in(s: &[u8], set: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = ONES << 7;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        let hit = set.iter().fold(0, |acc, &b| {
+            let x = word ^ (ONES * u64::from(b));
+            acc | (x.wrapping_sub(ONES) & !x & HIGHS)
+        });
+        if hit != 0 {
+            break;
+        }
+        i += 8;
+    }
+    s[i..].iter().position(|b| set.contains(b)).map(|p| i + p)
+}
+
 /// Finds the end of the property name and the unquoted ':' that starts the value.
 fn split_line(unfolded: &[u8]) -> (usize, Option<usize>) {
     let name_end = unfolded
@@ -201,42 +224,11 @@ pub struct Document<'a> {
     pub src: &'a [u8],
     /// Bytes before the first line (a UTF-8 BOM), kept verbatim.
     pub prefix: Range<usize>,
-    pub lines: Vec<ContentLine>,
+    pub lines: Vec<ContentLine<'a>>,
     /// The file's line break, used for lines we write: CRLF unless the file uses bare LF.
     pub newline: &'static [u8],
     /// The file's continuation character: SPACE unless the file folds with TAB.
     pub fold_char: u8,
-}
-
-/// Splits physical lines: returns (content range, full range including the break).
-fn physical_lines(src: &[u8], from: usize) -> Vec<(Range<usize>, Range<usize>)> {
-    let mut out = Vec::new();
-    let mut start = from;
-    let mut i = from;
-    while i < src.len() {
-        match src[i] {
-            b'\n' => {
-                out.push((start..i, start..i + 1));
-                i += 1;
-                start = i;
-            }
-            b'\r' => {
-                let end = if i + 1 < src.len() && src[i + 1] == b'\n' {
-                    i + 2
-                } else {
-                    i + 1
-                };
-                out.push((start..i, start..end));
-                i = end;
-                start = i;
-            }
-            _ => i += 1,
-        }
-    }
-    if start < src.len() {
-        out.push((start..src.len(), start..src.len()));
-    }
-    out
 }
 
 impl<'a> Document<'a> {
@@ -244,41 +236,56 @@ impl<'a> Document<'a> {
     /// `write_unchanged` is `src` itself. Structural checks (BEGIN/END) happen in the caller.
     pub fn parse(src: &'a [u8]) -> Document<'a> {
         let prefix_end = if src.starts_with(BOM) { BOM.len() } else { 0 };
-        let phys = physical_lines(src, prefix_end);
         let mut newline: Option<&'static [u8]> = None;
         let mut fold_char: Option<u8> = None;
-        let mut lines: Vec<ContentLine> = Vec::with_capacity(phys.len());
-        for (n, (content, full)) in phys.into_iter().enumerate() {
-            if newline.is_none() && full.end > content.end {
-                newline = Some(
-                    if src[content.end] == b'\r' && full.end - content.end == 1 {
-                        b"\r"
-                    } else if src[content.end] == b'\r' {
-                        b"\r\n"
-                    } else {
-                        b"\n"
-                    },
-                );
+        let mut lines: Vec<ContentLine<'a>> = Vec::with_capacity(src.len() / 48 + 1);
+        // One physical line per step: content `start..content_end`, break up to `full_end`
+        // (CRLF, bare LF or bare CR).
+        let mut start = prefix_end;
+        let mut n = 0;
+        while start < src.len() {
+            let content_end = find_byte_in(&src[start..], b"\n\r").map_or(src.len(), |p| start + p);
+            let full_end = match src.get(content_end) {
+                None => content_end,
+                Some(b'\r') if src.get(content_end + 1) == Some(&b'\n') => content_end + 2,
+                Some(_) => content_end + 1,
+            };
+            n += 1;
+            if newline.is_none() && full_end > content_end {
+                newline = Some(match full_end - content_end {
+                    2 => b"\r\n",
+                    _ if src[content_end] == b'\r' => b"\r",
+                    _ => b"\n",
+                });
             }
-            let first = src.get(content.start).copied();
+            let first = src.get(start).copied();
             let is_continuation = matches!(first, Some(b' ') | Some(b'\t'));
             match lines.last_mut() {
                 Some(prev) if is_continuation && !prev.unfolded.is_empty() => {
                     if fold_char.is_none() {
                         fold_char = first;
                     }
-                    prev.unfolded
-                        .extend_from_slice(&src[content.start + 1..content.end]);
-                    prev.raw.end = full.end;
+                    let more = &src[start + 1..content_end];
+                    match &mut prev.unfolded {
+                        Cow::Owned(v) => v.extend_from_slice(more),
+                        Cow::Borrowed(b) => {
+                            let mut v = Vec::with_capacity((b.len() + more.len()) * 2);
+                            v.extend_from_slice(b);
+                            v.extend_from_slice(more);
+                            prev.unfolded = Cow::Owned(v);
+                        }
+                    }
+                    prev.raw.end = full_end;
                 }
                 _ => lines.push(ContentLine {
-                    raw: full.clone(),
-                    line_no: n + 1,
-                    unfolded: src[content.clone()].to_vec(),
+                    raw: start..full_end,
+                    line_no: n,
+                    unfolded: Cow::Borrowed(&src[start..content_end]),
                     name_end: 0,
                     value_start: None,
                 }),
             }
+            start = full_end;
         }
         for l in &mut lines {
             let (name_end, value_start) = split_line(&l.unfolded);
@@ -445,26 +452,21 @@ pub fn fold_line(logical: &[u8], newline: &[u8], fold_char: u8) -> Vec<u8> {
 pub fn escape_text(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + s.len() / 16);
-    let mut run = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let (escaped, len) = match bytes[i] {
+    while let Some(p) = find_byte_in(&bytes[i..], b"\\;,\r\n") {
+        let at = i + p;
+        let (escaped, len) = match bytes[at] {
             b'\\' => ("\\\\", 1),
             b';' => ("\\;", 1),
             b',' => ("\\,", 1),
-            b'\r' if bytes.get(i + 1) == Some(&b'\n') => ("\\n", 2),
-            b'\r' | b'\n' => ("\\n", 1),
-            _ => {
-                i += 1;
-                continue;
-            }
+            b'\r' if bytes.get(at + 1) == Some(&b'\n') => ("\\n", 2),
+            _ => ("\\n", 1),
         };
-        out.push_str(&s[run..i]);
+        out.push_str(&s[i..at]);
         out.push_str(escaped);
-        i += len;
-        run = i;
+        i = at + len;
     }
-    out.push_str(&s[run..]);
+    out.push_str(&s[i..]);
     out
 }
 
@@ -481,25 +483,28 @@ fn unescaped_char(x: u8) -> Option<&'static str> {
 }
 
 /// TEXT-unescaping as a sequence of pieces: `piece(decoded, raw_start, is_escape)` is called for
-/// each run of literal text and for each escape, in order. Runs are found with a byte search,
-/// so text without backslashes costs one call.
-fn unescape_pieces(s: &str, mut piece: impl FnMut(&str, usize, bool)) {
+/// each run of literal text and for each escape, in order, until it returns `false`. Runs are
+/// found with a byte search, so text without backslashes costs one call.
+fn unescape_pieces(s: &str, mut piece: impl FnMut(&str, usize, bool) -> bool) {
     let bytes = s.as_bytes();
     let mut i = 0;
     while let Some(p) = s[i..].find('\\') {
         let at = i + p;
-        if at > i {
-            piece(&s[i..at], i, false);
+        if at > i && !piece(&s[i..at], i, false) {
+            return;
         }
-        match bytes.get(at + 1).copied().and_then(unescaped_char) {
+        let go_on = match bytes.get(at + 1).copied().and_then(unescaped_char) {
             Some(c) => {
-                piece(c, at, true);
                 i = at + 2;
+                piece(c, at, true)
             }
             None => {
-                piece("\\", at, false);
                 i = at + 1;
+                piece("\\", at, false)
             }
+        };
+        if !go_on {
+            return;
         }
     }
     if i < s.len() {
@@ -511,7 +516,10 @@ fn unescape_pieces(s: &str, mut piece: impl FnMut(&str, usize, bool)) {
 /// a colon, an unknown escape keeps its backslash, a trailing lone backslash is kept.
 pub fn unescape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    unescape_pieces(s, |piece, _, _| out.push_str(piece));
+    unescape_pieces(s, |piece, _, _| {
+        out.push_str(piece);
+        true
+    });
     out
 }
 
@@ -533,34 +541,41 @@ pub fn unescape_text_mapped(s: &str) -> (String, Vec<usize>) {
             };
             map.push(start);
         }
+        true
     });
     map.push(s.len());
     (out, map)
 }
 
-/// Where the character at byte `offset` of `unescape_text(s)` starts in `s` (`s.len()` at or
-/// past the end): `unescape_text_mapped(s).1[offset]` without building the map.
-pub fn escaped_offset(s: &str, offset: usize) -> usize {
+/// Where the characters at byte offsets `from <= to` of `unescape_text(s)` start in `s`
+/// (`s.len()` at or past the end): `unescape_text_mapped(s).1[from/to]` without building the
+/// map, and without reading past `to`.
+pub fn escaped_offsets(s: &str, from: usize, to: usize) -> (usize, usize) {
     let mut out_len = 0;
-    let mut found = None;
+    let mut found = [None, None];
     unescape_pieces(s, |piece, raw_start, is_escape| {
-        if found.is_some() {
-            return;
-        }
-        if offset < out_len + piece.len() {
-            found = Some(if is_escape {
-                raw_start
-            } else {
-                let mut at = raw_start + (offset - out_len);
-                while at > raw_start && is_continuation_byte(s.as_bytes()[at]) {
-                    at -= 1;
-                }
-                at
-            });
+        for (slot, offset) in found.iter_mut().zip([from, to]) {
+            if slot.is_none() && offset < out_len + piece.len() {
+                *slot = Some(if is_escape {
+                    raw_start
+                } else {
+                    let mut at = raw_start + (offset - out_len);
+                    while at > raw_start && is_continuation_byte(s.as_bytes()[at]) {
+                        at -= 1;
+                    }
+                    at
+                });
+            }
         }
         out_len += piece.len();
+        found[1].is_none()
     });
-    found.unwrap_or(s.len())
+    (found[0].unwrap_or(s.len()), found[1].unwrap_or(s.len()))
+}
+
+/// Where the character at byte `offset` of `unescape_text(s)` starts in `s`.
+pub fn escaped_offset(s: &str, offset: usize) -> usize {
+    escaped_offsets(s, offset, offset).0
 }
 
 #[cfg(test)]
@@ -660,6 +675,17 @@ mod tests {
     }
 
     #[test]
+    fn find_byte_in_finds_the_first_of_a_set() {
+        let s = b"0123456789abcdefghijklmnop\r\nqrstuvwxyz;";
+        for k in 0..s.len() {
+            let want = s[k..].iter().position(|b| b"\n\r;".contains(b));
+            assert_eq!(find_byte_in(&s[k..], b"\n\r;"), want, "from {k}");
+        }
+        assert_eq!(find_byte_in(b"", b"x"), None);
+        assert_eq!(find_byte_in("aé€😀".as_bytes(), b"\x80"), Some(9));
+    }
+
+    #[test]
     fn escaped_offset_agrees_with_the_map() {
         for raw in [
             r"ab\,c\nd",
@@ -673,6 +699,7 @@ mod tests {
             assert_eq!(text, unescape_text(raw));
             for (k, &m) in map.iter().enumerate() {
                 assert_eq!(escaped_offset(raw, k), m, "{raw:?} at {k}");
+                assert_eq!(escaped_offsets(raw, 0, k), (map[0], m), "{raw:?} at {k}");
             }
         }
     }

@@ -5,14 +5,17 @@
 //! Every line we do not change is written back byte for byte (see `lines.rs`).
 
 use super::block::{self, BodyFormat, FoundBlock, LinkKind};
-use super::lines::{escape_text, escaped_offset, unescape_text, ContentLine, Document, Edits};
+use super::lines::{escape_text, escaped_offsets, unescape_text, ContentLine, Document, Edits};
 use super::render::{html_escape, render_html, render_text};
 use super::schedule::{self, Occurrences, RawDate};
 use super::tz::TimeZoneTable;
 use super::{itip, CalendarError, RewriteOutcome, RewriteRequest, RewrittenMeeting};
 use crate::model::{MeetingCoordinates, MeetingKind, SourceMeetingType, TargetMeetingType};
 use crate::rules::eligibility::{self, BlockOwnership, ExistingBlock, SkipReason};
+use once_cell::sync::Lazy;
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Arc, Mutex};
 
 /// A top-level VEVENT: its BEGIN/END line indices, its own properties and nested components.
 #[derive(Debug, Clone)]
@@ -156,7 +159,7 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
     Ok(s)
 }
 
-fn prop<'d>(doc: &'d Document, ev: &Event, name: &str) -> Option<&'d ContentLine> {
+fn prop<'d, 'a>(doc: &'d Document<'a>, ev: &Event, name: &str) -> Option<&'d ContentLine<'a>> {
     ev.props.iter().map(|&i| &doc.lines[i]).find(|l| l.is(name))
 }
 
@@ -194,8 +197,41 @@ fn occurrences(doc: &Document, ev: &Event, with_rules: bool) -> Occurrences {
     o
 }
 
+/// Parsed VTIMEZONE sets by their source bytes. A tenant's invitations repeat the same few
+/// VTIMEZONEs, and a table keeps the per-year onsets it has expanded, so reusing it saves the
+/// parse and the RRULE expansion of every meeting after the first.
+static ZONE_TABLES: Lazy<Mutex<HashMap<Vec<u8>, Arc<TimeZoneTable>>>> = Lazy::new(Default::default);
+/// Bounds on the cache (entries, and key bytes worth caching).
+const ZONE_TABLES_MAX: usize = 256;
+const ZONE_KEY_MAX: usize = 64 * 1024;
+
+/// The calendar's VTIMEZONEs as the recurrence engine reads them, shared with earlier calendars
+/// whose VTIMEZONEs are byte-identical.
+fn time_zones(doc: &Document, st: &Structure) -> Arc<TimeZoneTable> {
+    let mut key = Vec::new();
+    for r in &st.vtimezones {
+        if let (Some(first), Some(last)) = (doc.lines.get(r.start), doc.lines.get(r.end - 1)) {
+            key.extend_from_slice(&doc.src[first.raw.start..last.raw.end]);
+        }
+    }
+    if key.len() > ZONE_KEY_MAX {
+        return Arc::new(parse_time_zones(doc, st));
+    }
+    if let Some(t) = ZONE_TABLES.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return t;
+    }
+    let table = Arc::new(parse_time_zones(doc, st));
+    if let Ok(mut m) = ZONE_TABLES.lock() {
+        if m.len() >= ZONE_TABLES_MAX {
+            m.clear();
+        }
+        m.insert(key, table.clone());
+    }
+    table
+}
+
 /// The calendar's VTIMEZONEs as the recurrence engine reads them: (name with parameters, value).
-fn time_zones(doc: &Document, st: &Structure) -> TimeZoneTable {
+fn parse_time_zones(doc: &Document, st: &Structure) -> TimeZoneTable {
     let blocks: Vec<Vec<(String, String)>> = st
         .vtimezones
         .iter()
@@ -321,14 +357,28 @@ fn visible_text(s: &str, format: BodyFormat) -> String {
     match format {
         BodyFormat::Text => s.to_string(),
         BodyFormat::Html => {
+            // Text runs between tags, copied whole ('<' and '>' are ASCII, so byte offsets are
+            // character boundaries).
             let mut out = String::with_capacity(s.len() / 2);
-            let mut in_tag = false;
-            for c in s.chars() {
-                match c {
-                    '<' => in_tag = true,
-                    '>' => in_tag = false,
-                    _ if !in_tag => out.push(c),
-                    _ => {}
+            let mut rest = s;
+            while !rest.is_empty() {
+                match rest.find(['<', '>']) {
+                    Some(p) if rest.as_bytes()[p] == b'<' => {
+                        out.push_str(&rest[..p]);
+                        // Inside a tag until the next '>' (or the end).
+                        rest = match rest[p..].find('>') {
+                            Some(q) => &rest[p + q + 1..],
+                            None => "",
+                        };
+                    }
+                    Some(p) => {
+                        out.push_str(&rest[..p]);
+                        rest = &rest[p + 1..];
+                    }
+                    None => {
+                        out.push_str(rest);
+                        rest = "";
+                    }
                 }
             }
             block::decode_entities(&out)
@@ -508,6 +558,19 @@ fn with_value(doc: &Document, l: &ContentLine, raw_value: &str) -> Vec<u8> {
     doc.fold(&logical)
 }
 
+/// The property name upper-cased, in `buf` when it fits (no allocation per property).
+fn upper_name<'b>(l: &ContentLine, buf: &'b mut [u8; 64]) -> std::borrow::Cow<'b, str> {
+    let name = l.name_bytes();
+    match buf.get_mut(..name.len()) {
+        Some(dst) if name.is_ascii() => {
+            dst.copy_from_slice(name);
+            dst.make_ascii_uppercase();
+            std::str::from_utf8(dst).map_or_else(|_| l.name().into(), Into::into)
+        }
+        _ => l.name().into(),
+    }
+}
+
 fn new_line(doc: &Document, logical: &str) -> Vec<u8> {
     doc.fold(logical.as_bytes())
 }
@@ -667,7 +730,9 @@ pub(crate) fn plan<'a>(
     let mut edits = Edits::default();
     let mut changes = Vec::new();
     let any_linked = bodies.iter().any(Body::has_links);
-    for b in &bodies {
+    // The new block, rendered and TEXT-escaped once per format (master and overrides share it).
+    let mut rendered_by_format: [Option<(String, String)>; 2] = [None, None];
+    for b in bodies {
         let Some(found) = &b.block else { continue };
         if !any_linked {
             continue;
@@ -677,22 +742,24 @@ pub(crate) fn plan<'a>(
             line: l.line_no,
             property: l.name(),
         })?;
-        let rendered = match b.format {
-            BodyFormat::Text => render_text(c, "\n"),
-            BodyFormat::Html => render_html(c, "\n"),
-        };
-        let (rs, re) = (
-            escaped_offset(raw, found.range.start),
-            escaped_offset(raw, found.range.end),
-        );
-        let new_raw = format!("{}{}{}", &raw[..rs], escape_text(&rendered), &raw[re..]);
+        let (rendered, escaped) = rendered_by_format[b.format as usize].get_or_insert_with(|| {
+            let r = match b.format {
+                BodyFormat::Text => render_text(c, "\n"),
+                BodyFormat::Html => render_html(c, "\n"),
+            };
+            let e = escape_text(&r);
+            (r, e)
+        });
+        let (rs, re) = escaped_offsets(raw, found.range.start, found.range.end);
+        let mut new_raw = String::with_capacity(rs + escaped.len() + raw.len() - re);
+        new_raw.push_str(&raw[..rs]);
+        new_raw.push_str(escaped);
+        new_raw.push_str(&raw[re..]);
         edits.set(b.line, with_value(&doc, l, &new_raw));
-        let after = format!(
-            "{}{}{}",
-            &b.text[..found.range.start],
-            rendered,
-            &b.text[found.range.end..]
-        );
+        let mut after = String::with_capacity(b.text.len() + rendered.len());
+        after.push_str(&b.text[..found.range.start]);
+        after.push_str(rendered);
+        after.push_str(&b.text[found.range.end..]);
         let which = if Some(b.event) == master {
             "master".to_string()
         } else {
@@ -704,7 +771,7 @@ pub(crate) fn plan<'a>(
         changes.push(BodyChange {
             label: format!("VEVENT[{which}]/{}", l.name()),
             format: b.format,
-            before: b.text.clone(),
+            before: b.text,
             after,
             event: b.event,
         });
@@ -733,14 +800,15 @@ pub(crate) fn plan<'a>(
         let em = markers(&doc, ev);
         for &i in &ev.props {
             let l = &doc.lines[i];
-            let name = l.name();
+            let mut buf = [0u8; 64];
+            let name = upper_name(l, &mut buf);
             // Unescaped only where a property's value is compared: bodies are large and were
             // already unescaped once above.
             let text = || l.text_value();
             let set = |edits: &mut Edits, v: &str| {
                 edits.set(i, with_value(&doc, l, &escape_text(v)));
             };
-            match name.as_str() {
+            match &*name {
                 "LAST-MODIFIED" => edits.set(i, with_value(&doc, l, &now)),
                 "X-MICROSOFT-CDO-APPT-SEQUENCE" => {
                     edits.set(i, with_value(&doc, l, &seq.to_string()))
@@ -749,7 +817,8 @@ pub(crate) fn plan<'a>(
                     let text = text();
                     let mut v = text.clone();
                     for old in &old_links {
-                        if old != &c.join_url && !old.is_empty() {
+                        // (A link longer than the value cannot be in it: skip building a searcher.)
+                        if old != &c.join_url && !old.is_empty() && old.len() <= v.len() {
                             v = v.replace(old.as_str(), &c.join_url);
                         }
                     }
