@@ -185,6 +185,18 @@ pub fn decode_entities(s: &str) -> String {
     out
 }
 
+/// ASCII bytes that end a URL: whitespace (with VT), quotes, angle brackets, backslash.
+static ENDS_URL: [bool; 128] = {
+    let mut t = [false; 128];
+    let stops = b" \t\n\r\x0b\x0c\"'<>\\";
+    let mut i = 0;
+    while i < stops.len() {
+        t[stops[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Length of the URL at the start of `tail`: it ends at whitespace, quotes, angle brackets or
 /// a backslash.
 fn url_len(tail: &str) -> usize {
@@ -192,11 +204,8 @@ fn url_len(tail: &str) -> usize {
     let mut k = 0;
     while k < bytes.len() {
         let b = bytes[k];
-        if b.is_ascii() {
-            if b.is_ascii_whitespace()
-                || b == 0x0b
-                || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\')
-            {
+        if b < 0x80 {
+            if ENDS_URL[usize::from(b)] {
                 return k;
             }
             k += 1;
@@ -333,27 +342,40 @@ fn text_separators(body: &str) -> Vec<Separator> {
 /// Runs of underscores / periods long enough to be separators in HTML.
 fn html_runs(body: &str) -> Vec<Separator> {
     let bytes = body.as_bytes();
+    let shortest = MIN_UNDERSCORE_FRAME.min(MIN_PERIOD_FRAME);
     let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(p) = super::lines::find_byte_in(&bytes[i..], b"_.") {
-        i += p;
-        let b = bytes[i];
-        let start = i;
-        while i < bytes.len() && bytes[i] == b {
-            i += 1;
+    // Any run of `shortest` or more covers a byte at every `shortest`-th offset: probe those
+    // and scan outwards only from a probe that lands in a run (periods in prose and URLs are
+    // then passed over without being visited).
+    let mut probe = shortest - 1;
+    let mut done = 0; // bytes before this are already classified
+    while probe < bytes.len() {
+        let b = bytes[probe];
+        if b != b'_' && b != b'.' {
+            probe += shortest;
+            continue;
         }
-        let n = i - start;
+        let mut start = probe;
+        while start > done && bytes[start - 1] == b {
+            start -= 1;
+        }
+        let mut end = probe + 1;
+        while end < bytes.len() && bytes[end] == b {
+            end += 1;
+        }
         let min = if b == b'_' {
             MIN_UNDERSCORE_FRAME
         } else {
             MIN_PERIOD_FRAME
         };
-        if n >= min {
+        if end - start >= min {
             out.push(Separator {
-                range: start..i,
+                range: start..end,
                 periods: b == b'.',
             });
         }
+        done = end;
+        probe = end + shortest - 1;
     }
     out
 }

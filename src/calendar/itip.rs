@@ -5,7 +5,7 @@
 //! PARTSTAT=NEEDS-ACTION with RSVP=TRUE, ORGANIZER with SENT-BY when someone else sends, and
 //! the organizer's own alarms left out.
 
-use super::lines::{Document, Edits};
+use super::lines::{utf8_lossy, Document, Edits};
 use super::rewrite::{structure, Structure};
 use super::CalendarError;
 use crate::rules::eligibility::same_address;
@@ -39,8 +39,9 @@ fn param_name(p: &str) -> &str {
 }
 
 /// Rebuilds a line's parameters without those named in `drop`, then appends `add`.
-fn reparam(name: &[u8], params: &str, drop: &[&str], add: &[String], value: &[u8]) -> Vec<u8> {
-    let mut logical = name.to_vec();
+fn reparam(name: &[u8], params: &str, drop: &[&str], add: &[&str], value: &[u8]) -> Vec<u8> {
+    let mut logical = Vec::with_capacity(name.len() + params.len() + value.len() + 48);
+    logical.extend_from_slice(name);
     for p in split_params_raw(params) {
         if drop.iter().any(|d| param_name(p).eq_ignore_ascii_case(d)) {
             continue;
@@ -106,16 +107,16 @@ pub(crate) fn request_edits(
     for ev in &st.events {
         for &i in &ev.props {
             let l = &doc.lines[i];
-            let params = String::from_utf8_lossy(l.params_bytes());
+            let params = || utf8_lossy(l.params_bytes());
             if l.is("ATTENDEE") {
                 if same_address(&l.value_lossy(), organizer) {
                     continue; // the organizer's own entry keeps its PARTSTAT
                 }
                 let logical = reparam(
                     l.name_bytes(),
-                    &params,
+                    &params(),
                     &["PARTSTAT", "RSVP"],
-                    &["PARTSTAT=NEEDS-ACTION".into(), "RSVP=TRUE".into()],
+                    &["PARTSTAT=NEEDS-ACTION", "RSVP=TRUE"],
                     l.value_bytes(),
                 );
                 if logical[..] != l.unfolded[..] {
@@ -125,9 +126,9 @@ pub(crate) fn request_edits(
                 if let Some(s) = sender {
                     let logical = reparam(
                         l.name_bytes(),
-                        &params,
+                        &params(),
                         &["SENT-BY"],
-                        &[format!("SENT-BY=\"mailto:{s}\"")],
+                        &[&format!("SENT-BY=\"mailto:{s}\"")],
                         l.value_bytes(),
                     );
                     edits.set(i, doc.fold(&logical));

@@ -88,7 +88,7 @@ impl ContentLine<'_> {
 
     /// The raw value as UTF-8 text (lossy for the odd non-UTF-8 producer).
     pub fn value_lossy(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(self.value_bytes())
+        utf8_lossy(self.value_bytes())
     }
 
     /// The raw value, strictly UTF-8.
@@ -115,7 +115,7 @@ impl ContentLine<'_> {
 
     /// Parameters in order. Values in DQUOTEs may contain ';', ':' and ','.
     pub fn params(&self) -> Vec<Param> {
-        parse_params(&String::from_utf8_lossy(self.params_bytes()))
+        parse_params(&utf8_lossy(self.params_bytes()))
     }
 
     /// The first value of a parameter (case-insensitive name).
@@ -124,6 +124,15 @@ impl ContentLine<'_> {
             .into_iter()
             .find(|p| p.name.eq_ignore_ascii_case(name))
             .and_then(|p| p.values.into_iter().next())
+    }
+}
+
+/// `String::from_utf8_lossy`, but through the word-at-a-time `from_utf8` first: valid input
+/// (nearly all of it) is validated several times faster than by `Utf8Chunks`.
+pub fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 

@@ -294,6 +294,53 @@ fn meeting_kind_of(kind: LinkKind) -> MeetingKind {
     }
 }
 
+/// One organizer's coordinates, checked and with the new block rendered (and TEXT-escaped) at
+/// most once per format. The worker rewrites every meeting of a job with the same coordinates,
+/// so each thread keeps the last set: validation and rendering then happen once per organizer,
+/// not once per body.
+struct PreparedCoordinates {
+    coordinates: MeetingCoordinates,
+    valid: Result<(), CalendarError>,
+    /// (rendered, TEXT-escaped) per `BodyFormat`.
+    rendered: [std::cell::OnceCell<(String, String)>; 2],
+}
+
+impl PreparedCoordinates {
+    fn rendered(&self, format: BodyFormat) -> &(String, String) {
+        self.rendered[format as usize].get_or_init(|| {
+            let r = match format {
+                BodyFormat::Text => render_text(&self.coordinates, "\n"),
+                BodyFormat::Html => render_html(&self.coordinates, "\n"),
+            };
+            let e = escape_text(&r);
+            (r, e)
+        })
+    }
+}
+
+thread_local! {
+    static LAST_COORDINATES: std::cell::RefCell<Option<std::rc::Rc<PreparedCoordinates>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn prepared(c: &MeetingCoordinates) -> std::rc::Rc<PreparedCoordinates> {
+    LAST_COORDINATES.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some(p) if p.coordinates == *c => p.clone(),
+            _ => {
+                let p = std::rc::Rc::new(PreparedCoordinates {
+                    coordinates: c.clone(),
+                    valid: validate_coordinates(c),
+                    rendered: Default::default(),
+                });
+                *last = Some(p.clone());
+                p
+            }
+        }
+    })
+}
+
 /// Rejects coordinates that could break the block's markup or point somewhere unsafe.
 pub fn validate_coordinates(c: &MeetingCoordinates) -> Result<(), CalendarError> {
     let check = |what: &str, url: &str| {
@@ -362,11 +409,11 @@ fn visible_text(s: &str, format: BodyFormat) -> String {
             let mut out = String::with_capacity(s.len() / 2);
             let mut rest = s;
             while !rest.is_empty() {
-                match rest.find(['<', '>']) {
+                match super::lines::find_byte_in(rest.as_bytes(), b"<>") {
                     Some(p) if rest.as_bytes()[p] == b'<' => {
                         out.push_str(&rest[..p]);
                         // Inside a tag until the next '>' (or the end).
-                        rest = match rest[p..].find('>') {
+                        rest = match rest.as_bytes()[p..].iter().position(|&b| b == b'>') {
                             Some(q) => &rest[p + q + 1..],
                             None => "",
                         };
@@ -602,7 +649,8 @@ pub(crate) fn plan<'a>(
     ics: &'a [u8],
     req: &RewriteRequest,
 ) -> Result<Result<Plan<'a>, SkipReason>, CalendarError> {
-    validate_coordinates(req.coordinates)?;
+    let prepared = prepared(req.coordinates);
+    prepared.valid.clone()?;
     let doc = Document::parse(ics);
     let st = structure(&doc)?;
     if st.events.is_empty() {
@@ -730,8 +778,6 @@ pub(crate) fn plan<'a>(
     let mut edits = Edits::default();
     let mut changes = Vec::new();
     let any_linked = bodies.iter().any(Body::has_links);
-    // The new block, rendered and TEXT-escaped once per format (master and overrides share it).
-    let mut rendered_by_format: [Option<(String, String)>; 2] = [None, None];
     for b in bodies {
         let Some(found) = &b.block else { continue };
         if !any_linked {
@@ -742,14 +788,8 @@ pub(crate) fn plan<'a>(
             line: l.line_no,
             property: l.name(),
         })?;
-        let (rendered, escaped) = rendered_by_format[b.format as usize].get_or_insert_with(|| {
-            let r = match b.format {
-                BodyFormat::Text => render_text(c, "\n"),
-                BodyFormat::Html => render_html(c, "\n"),
-            };
-            let e = escape_text(&r);
-            (r, e)
-        });
+        // Rendered once per organizer (master and overrides, every meeting of the job share it).
+        let (rendered, escaped) = prepared.rendered(b.format);
         let (rs, re) = escaped_offsets(raw, found.range.start, found.range.end);
         let mut new_raw = String::with_capacity(rs + escaped.len() + raw.len() - re);
         new_raw.push_str(&raw[..rs]);
