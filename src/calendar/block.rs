@@ -91,8 +91,15 @@ fn host_and_path(url: &str) -> Option<(&str, &str)> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = rest[..end].split(':').next().unwrap_or("");
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority
+        .bytes()
+        .position(|b| b == b':')
+        .map_or(authority, |c| &authority[..c]);
     Some((host, &rest[end..]))
 }
 

@@ -413,7 +413,7 @@ fn visible_text(s: &str, format: BodyFormat) -> String {
                     Some(p) if rest.as_bytes()[p] == b'<' => {
                         out.push_str(&rest[..p]);
                         // Inside a tag until the next '>' (or the end).
-                        rest = match rest.as_bytes()[p..].iter().position(|&b| b == b'>') {
+                        rest = match super::lines::find_byte_in(&rest.as_bytes()[p..], b">") {
                             Some(q) => &rest[p + q + 1..],
                             None => "",
                         };
@@ -623,25 +623,54 @@ fn new_line(doc: &Document, logical: &str) -> Vec<u8> {
 }
 
 /// Swaps a Teams thread id in all its spellings (`19:x@thread.v2`, `19_x@thread.v2`,
-/// `19:x-thread.v2`); `None` when the old one is not there.
+/// `19:x-thread.v2`); `None` when the old one is not there. Every spelling holds the id's core
+/// (`x`), so one search for the core finds them all; the bytes around each hit say which
+/// spelling it is, and it is replaced by the new id in the same spelling.
 fn swap_thread(value: &str, old: &str, new: &str) -> Option<String> {
-    let variants = |t: &str| {
-        [
-            t.to_string(),
-            t.replacen("19:", "19_", 1),
-            t.replace('@', "-"),
-        ]
+    // (core, rest) of `19:core@rest`.
+    let parts = |t: &str| {
+        let t = t.strip_prefix("19:")?;
+        let at = t.find('@')?;
+        Some((t[..at].to_string(), t[at + 1..].to_string()))
     };
-    let (o, n) = (variants(old), variants(new));
-    let mut out = value.to_string();
-    let mut hit = false;
-    for (a, b) in o.iter().zip(n.iter()) {
-        if out.contains(a.as_str()) {
-            out = out.replace(a.as_str(), b);
-            hit = true;
-        }
+    let (Some((old_core, old_rest)), Some((new_core, new_rest))) = (parts(old), parts(new)) else {
+        return None;
+    };
+    if old_core.is_empty() {
+        return None;
     }
-    hit.then_some(out)
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(p) = value[from..].find(old_core.as_str()) {
+        let at = from + p;
+        from = at + old_core.len();
+        let Some(prefix) = at.checked_sub(3).and_then(|s| value.get(s..at)) else {
+            continue;
+        };
+        let tail = &value[from..];
+        let sep = match tail.as_bytes().first() {
+            Some(&c @ (b'@' | b'-')) if tail[1..].starts_with(old_rest.as_str()) => c,
+            _ => continue,
+        };
+        // `19_x-thread` is not a spelling Teams uses.
+        if !(prefix == "19:" || (prefix == "19_" && sep == b'@')) {
+            continue;
+        }
+        let end = from + 1 + old_rest.len();
+        out.push_str(&value[copied..at - 3]);
+        out.push_str(prefix);
+        out.push_str(&new_core);
+        out.push(char::from(sep));
+        out.push_str(&new_rest);
+        copied = end;
+        from = end;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&value[copied..]);
+    Some(out)
 }
 
 /// Decides and prepares every edit; `Err` for bad input, `Ok(Err)` for a skip.
@@ -1195,5 +1224,19 @@ mod tests {
         .unwrap();
         assert!(u.contains("19_meeting_NEW@thread.v2"));
         assert!(swap_thread("none", "19:a@thread.v2", "19:b@thread.v2").is_none());
+        // Every spelling in one value, each kept in its own spelling; other text untouched.
+        let all = "{\"cid\":\"19:meeting_OLD@thread.v2\"} 19_meeting_OLD@thread.v2 19:meeting_OLD-thread.v2 \
+                   19_meeting_OLD-thread.v2 meeting_OLD";
+        assert_eq!(
+            swap_thread(all, "19:meeting_OLD@thread.v2", "19:meeting_NEW@thread.v2").unwrap(),
+            "{\"cid\":\"19:meeting_NEW@thread.v2\"} 19_meeting_NEW@thread.v2 19:meeting_NEW-thread.v2 \
+                   19_meeting_OLD-thread.v2 meeting_OLD"
+        );
+        assert!(swap_thread(
+            "19:meeting_OLD@thread.v1",
+            "19:meeting_OLD@thread.v2",
+            "19:b@thread.v2"
+        )
+        .is_none());
     }
 }

@@ -15,7 +15,7 @@
 //! a local time inside a gap is read with the offset in force before the gap.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -66,7 +66,8 @@ pub struct VTimeZone {
     /// Offset before the first onset of all.
     initial_offset: i32,
     /// Onsets per local year: (UTC seconds, offset after), sorted.
-    cache: Mutex<HashMap<i32, Vec<(i64, i32)>>>,
+    /// Shared, not copied, on every look-up: a series check asks for the same years again and again.
+    cache: Mutex<HashMap<i32, Arc<[(i64, i32)]>>>,
 }
 
 fn parse_offset(v: &str) -> Option<i32> {
@@ -142,7 +143,7 @@ impl VTimeZone {
     }
 
     /// Onsets (UTC seconds, new offset) whose local onset falls in `year`, sorted.
-    fn onsets_in_year(&self, year: i32) -> Vec<(i64, i32)> {
+    fn onsets_in_year(&self, year: i32) -> Arc<[(i64, i32)]> {
         if let Ok(cache) = self.cache.lock() {
             if let Some(v) = cache.get(&year) {
                 return v.clone();
@@ -186,6 +187,7 @@ impl VTimeZone {
         }
         out.sort_unstable();
         out.dedup();
+        let out: Arc<[(i64, i32)]> = out.into();
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 4096 {
                 cache.clear();
