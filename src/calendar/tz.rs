@@ -57,6 +57,9 @@ struct Observance {
     rdates: Vec<NaiveDateTime>,
 }
 
+/// One year's onsets: (UTC seconds, new offset), sorted.
+type Onsets = Arc<[(i64, i32)]>;
+
 /// A VTIMEZONE: its observances, with onsets expanded per year on demand and cached.
 #[derive(Debug)]
 pub struct VTimeZone {
@@ -67,7 +70,7 @@ pub struct VTimeZone {
     initial_offset: i32,
     /// Onsets per local year: (UTC seconds, offset after), sorted.
     /// Shared, not copied, on every look-up: a series check asks for the same years again and again.
-    cache: Mutex<HashMap<i32, Arc<[(i64, i32)]>>>,
+    cache: Mutex<HashMap<i32, Onsets>>,
 }
 
 fn parse_offset(v: &str) -> Option<i32> {
@@ -143,7 +146,7 @@ impl VTimeZone {
     }
 
     /// Onsets (UTC seconds, new offset) whose local onset falls in `year`, sorted.
-    fn onsets_in_year(&self, year: i32) -> Arc<[(i64, i32)]> {
+    fn onsets_in_year(&self, year: i32) -> Onsets {
         if let Ok(cache) = self.cache.lock() {
             if let Some(v) = cache.get(&year) {
                 return v.clone();
@@ -187,7 +190,7 @@ impl VTimeZone {
         }
         out.sort_unstable();
         out.dedup();
-        let out: Arc<[(i64, i32)]> = out.into();
+        let out: Onsets = out.into();
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 4096 {
                 cache.clear();
