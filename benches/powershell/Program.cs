@@ -17,7 +17,7 @@ namespace MeetingMigrationService.Bench;
 /// jobs at BENCH_SCALE=1), through the module in a hosted engine, each against the same query
 /// through the C ABI from this process. Prints <c>ROW|figure|value|baseline|ratio|target|met</c>
 /// lines (the format of benches/common/mod.rs) on stdout and notes on stderr.
-/// Usage: MmsStatusBench STORE MODULE_MANIFEST.
+/// Usage: MmsStatusBench [--profile] STORE MODULE_MANIFEST (--profile adds a Stopwatch breakdown on stderr).
 /// </summary>
 internal static class Program
 {
