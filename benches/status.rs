@@ -5,6 +5,10 @@
 //! through the Engine API gives a genuine row, which is then replicated to 100,000 rows
 //! (10 per user, mostly Succeeded, some Pending/Failed/InProgress) in one SQL transaction, because
 //! 300,000 single-job transactions would make the setup, not the figure, dominate the run.
+//!
+//! `BENCH_STATUS_STORE=PATH` builds the store at PATH (replacing any file there) and leaves it
+//! there: `benches/run.sh` hands it to the PowerShell bench (`benches/powershell`), and it can be
+//! queried by hand with the sqlite3 CLI. With `--store-only` the program only builds it.
 
 mod common;
 
@@ -143,21 +147,39 @@ fn cstr(s: &str) -> CString {
     CString::new(s).expect("no NUL")
 }
 
+/// Where the store is built: `BENCH_STATUS_STORE`, else a temporary directory (removed at exit).
+fn store_path() -> (std::path::PathBuf, Option<tempfile::TempDir>) {
+    match std::env::var_os("BENCH_STATUS_STORE") {
+        Some(p) => {
+            let path = std::path::PathBuf::from(p);
+            for suffix in ["", "-wal", "-shm"] {
+                let mut f = path.clone().into_os_string();
+                f.push(suffix);
+                let _ = std::fs::remove_file(f);
+            }
+            (path, None)
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            (dir.path().join("mms.db"), Some(dir))
+        }
+    }
+}
+
 fn main() {
     let users = scaled(10_000);
     let jobs = users * JOBS_PER_USER;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("mms.db");
-    if let Ok(keep) = std::env::var("BENCH_KEEP_STORE") {
-        // For profiling the queries by hand (sqlite3 CLI): the store is copied there at the end.
-        note(&format!("the store will be kept at {keep}"));
-    }
+    let (path, _dir) = store_path();
     let t = std::time::Instant::now();
     build_store(&path, users);
     note(&format!(
-        "status store: {users} users, {jobs} jobs in {:?}",
-        t.elapsed()
+        "status store: {users} users, {jobs} jobs in {:?} ({})",
+        t.elapsed(),
+        path.display()
     ));
+    if std::env::args().any(|a| a == "--store-only") {
+        return;
+    }
 
     let mut engine: *mut MmsEngine = std::ptr::null_mut();
     let cpath = cstr(path.to_str().expect("utf-8 path"));
@@ -271,8 +293,5 @@ fn main() {
 
     unsafe {
         mms_engine_close(engine);
-    }
-    if let Ok(keep) = std::env::var("BENCH_KEEP_STORE") {
-        std::fs::copy(&path, keep).expect("keep store");
     }
 }
