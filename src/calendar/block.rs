@@ -49,9 +49,11 @@ pub struct FoundBlock {
     /// Whether both separators were found.
     pub closed: bool,
     pub links: Vec<JoinLink>,
-    /// The Skype add-in marker `[!OC([lcid])!]` or the `OutJoinLink` anchor is present.
+    /// The Skype add-in marker `[!OC([lcid])!]` or the `OutJoinLink` anchor is present (looked
+    /// for only in blocks with a Skype join link: no other block can need it).
     pub skype_add_in_marker: bool,
-    /// Teams template markup (`me-email-*` classes, `meet_invite_block.*` ids) is present.
+    /// Teams template markup (`me-email-*` classes, `meet_invite_block.*` ids) is present
+    /// (looked for only in blocks with a Teams join link).
     pub teams_template_markup: bool,
     /// The separator family: periods (Skype, consumer Teams) or underscores (Teams).
     pub periods: bool,
@@ -519,11 +521,14 @@ pub fn find_block(body: &str, format: BodyFormat) -> Option<FoundBlock> {
     }
     let inner = &body[start..end];
     let links = join_links(inner, format);
+    let has_kind = |k: LinkKind| links.iter().any(|l| l.kind == k);
     Some(FoundBlock {
         range: start..end,
         closed: j.is_some(),
-        skype_add_in_marker: inner.contains("[!OC(") || inner.contains("OutJoinLink"),
-        teams_template_markup: inner.contains("me-email-") || inner.contains("meet_invite_block"),
+        skype_add_in_marker: has_kind(LinkKind::Skype)
+            && (inner.contains("[!OC(") || inner.contains("OutJoinLink")),
+        teams_template_markup: has_kind(LinkKind::Teams)
+            && (inner.contains("me-email-") || inner.contains("meet_invite_block")),
         periods: open.periods,
         links,
     })

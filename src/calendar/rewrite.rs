@@ -465,10 +465,13 @@ fn judge_blocks(
     } else {
         LinkKind::Skype
     };
-    let meetup: Vec<&str> = linked
-        .iter()
-        .flat_map(|(b, _, _)| b.meetup_join_links())
-        .collect();
+    // The same join link stands in every body (text, HTML, each override): judge each once.
+    let mut meetup: Vec<&str> = Vec::new();
+    for link in linked.iter().flat_map(|(b, _, _)| b.meetup_join_links()) {
+        if !meetup.contains(&link) {
+            meetup.push(link);
+        }
+    }
     if kind == LinkKind::Teams {
         let channel_marker = m.information.as_deref().is_some_and(|i| {
             let i = i.replace(' ', "");
