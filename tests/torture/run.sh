@@ -30,7 +30,9 @@ suite() { # name, command...
         summary+=("FAIL  $name ($((SECONDS - t0)) s): see output above")
         status=1
     fi
-    grep -E '^(TORTURE|trial|kill|re-send|resend|cases|exact|fault|concurrency|security|hostile [a-z]+ cases|passed!|failed!)' -i "$log/$name.out" | tail -20 >&2 || true
+    # (cargo --quiet prints progress dots before a test's first line of output.)
+    grep -oE '^[. ]*(TORTURE|trial|kill|re-send|resend|cases|exact|fault|concurrency|security|hostile [a-z ]+cases|passed!|failed!).*' -i "$log/$name.out" \
+        | sed -E 's/^[. ]+//' | tail -20 >&2 || true
     tail -5 "$log/$name.out" >&2
 }
 
