@@ -73,14 +73,14 @@ module-help: build
 	MMS_UPDATE_HELP=1 dotnet test tests/dotnet --nologo --filter "FullyQualifiedName~HelpTests.Committed_maml"
 	dotnet test tests/dotnet --nologo --filter "FullyQualifiedName~HelpTests"
 
-## torture: kill -9 trials, faults, hostile input, C exports under valgrind (TORTURE_KILL_TRIALS, TORTURE_CASES)
+## torture: kill -9 trials, faults, concurrency, hostile input, security, C exports under valgrind (TORTURE_KILL_TRIALS, TORTURE_CASES, TORTURE_HOSTILE)
 torture: build
 	@tests/torture/run.sh
 
-## torture-short: the same suites, smaller (5 kill trials per path, 100,000 property cases).
+## torture-short: the same suites, smaller (5 kill trials per path, 100,000 property cases, 10,000 generated calendars).
 ## Not part of `make test`: test-rust already runs every one of these suites at its small default.
 torture-short: build
-	@TORTURE_KILL_TRIALS=$${TORTURE_KILL_TRIALS:-5} TORTURE_CASES=$${TORTURE_CASES:-100000} tests/torture/run.sh
+	@TORTURE_KILL_TRIALS=$${TORTURE_KILL_TRIALS:-5} TORTURE_CASES=$${TORTURE_CASES:-100000} TORTURE_HOSTILE=$${TORTURE_HOSTILE:-10000} tests/torture/run.sh
 
 clean:
 	$(CARGO) clean

@@ -16,7 +16,7 @@ use mms::engine::{Engine, StatusFilter};
 use mms::model::MigrationState;
 use mms::rules::triggers::UserChange;
 use support::{RadicaleServer, SmtpSink};
-use worker_support::kill::{check_caldav, localpart, received, SENDER};
+use worker_support::kill::{check_caldav, localpart, received_all, SENDER};
 use worker_support::*;
 
 #[test]
@@ -100,11 +100,7 @@ fn caldav_and_smtp_end_to_end() {
     }
 
     // Every calendar object on the server, parsed.
-    let get = |user: &str, p: &str| {
-        let (status, _, body) = radicale.http(user, "GET", p, &[], None);
-        assert_eq!(status, 200, "GET {p}");
-        body.into_bytes()
-    };
+    let get = |user: &str, p: &str| radicale.get_ok(user, p);
     let (expected, fetched) = check_caldav(&get, &engine, &seeded, None);
     let files_dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
@@ -119,11 +115,7 @@ fn caldav_and_smtp_end_to_end() {
     assert_parses_with_python(&refs);
 
     // Every mail the SMTP server accepted.
-    let mail: Vec<Mail> = sink
-        .messages()
-        .into_iter()
-        .map(|m| received(m.data, m.rcpt_tos))
-        .collect();
+    let mail = received_all(sink.envelopes());
     for m in &mail {
         assert!(!String::from_utf8_lossy(&m.data).contains("secret-password"));
     }

@@ -21,7 +21,7 @@ use mms::engine::credentials::Credentials;
 use mms::engine::delivery::InviteDelivery;
 use mms::engine::embedded::{open_connection, EmbeddedCalendarSource, EmbeddedOutbox};
 use mms::engine::smtp::{SmtpConfig, SmtpDelivery};
-use mms::engine::source::{CalendarObject, CalendarRef, CalendarSource, PutOutcome, SourceError};
+use mms::engine::source::CalendarSource;
 use mms::engine::worker::{Worker, WorkerConfig};
 use mms::engine::{Engine, StatusFilter};
 use mms::model::{MigrationJob, MigrationState};
@@ -169,35 +169,18 @@ fn assert_readable(message: &str, expect: &str, what: &str) {
     );
 }
 
-/// A calendar source that injects `fault` once `writes_left` writes went through, before every
+/// A calendar source that injects `fault` once `writes` writes went through, before every
 /// later write.
-struct FaultAfterWrites<S, F: Fn(&S)> {
+fn fault_after_writes<S: CalendarSource>(
     inner: S,
-    writes_left: Cell<usize>,
-    fault: F,
-}
-
-impl<S: CalendarSource, F: Fn(&S)> CalendarSource for FaultAfterWrites<S, F> {
-    fn calendars(&self, user: &str) -> Result<Vec<CalendarRef>, SourceError> {
-        self.inner.calendars(user)
-    }
-    fn list_future_objects(
-        &self,
-        calendar: &CalendarRef,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<Vec<CalendarObject>, SourceError> {
-        self.inner.list_future_objects(calendar, now)
-    }
-    fn get(&self, href: &str) -> Result<Option<CalendarObject>, SourceError> {
-        self.inner.get(href)
-    }
-    fn put(&self, href: &str, data: &[u8], if_match: &str) -> Result<PutOutcome, SourceError> {
-        match self.writes_left.get() {
-            0 => (self.fault)(&self.inner),
-            n => self.writes_left.set(n - 1),
-        }
-        self.inner.put(href, data, if_match)
-    }
+    writes: usize,
+    fault: impl Fn(&S),
+) -> HookedSource<S, impl Fn(&S, &str)> {
+    let writes_left = Cell::new(writes);
+    HookedSource::new(inner, move |s: &S, _href: &str| match writes_left.get() {
+        0 => fault(s),
+        n => writes_left.set(n - 1),
+    })
 }
 
 #[test]
@@ -217,14 +200,14 @@ fn store_turning_read_only_mid_run_loses_nothing_and_the_retry_finishes() {
         let engine = engine_on(&path, &clock, &no_fault);
         let outbox = EmbeddedOutbox::open(&path).unwrap();
         let read_only = |c: &Connection| c.execute_batch("PRAGMA query_only = ON").unwrap();
-        let faulty = FaultAfterWrites {
-            inner: EmbeddedCalendarSource::open(&path).unwrap(),
-            writes_left: Cell::new(writes),
-            fault: |s: &EmbeddedCalendarSource| {
+        let faulty = fault_after_writes(
+            EmbeddedCalendarSource::open(&path).unwrap(),
+            writes,
+            |s: &EmbeddedCalendarSource| {
                 read_only(s.connection());
                 read_only(outbox.connection());
             },
-        };
+        );
         let ended = worker(&engine, connection(&path, &no_fault), &faulty, &outbox)
             .run_until_idle()
             .unwrap();
@@ -332,15 +315,7 @@ fn caldav_server_restarted_and_smtp_refusing_mid_run_lose_nothing() {
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("caldav.db");
     let seeded = prepare(&path);
-    for (upn, meetings) in &seeded.calendars {
-        let objects: Vec<(&str, &[u8])> = meetings
-            .iter()
-            .map(|m| (m.file_name.as_str(), m.data.as_slice()))
-            .collect();
-        radicale
-            .borrow()
-            .replace_calendar(localpart(upn), "calendar", &objects);
-    }
+    radicale.borrow().load_seeded(&seeded);
     let url = radicale.borrow().url.clone();
     let caldav = || {
         let mut config = CalDavConfig::new(url.clone());
@@ -352,11 +327,7 @@ fn caldav_server_restarted_and_smtp_refusing_mid_run_lose_nothing() {
     let engine = engine_on(&path, &clock, &no_fault);
 
     // The server goes away after 4 writes; the first two mails are refused.
-    let source = FaultAfterWrites {
-        inner: caldav(),
-        writes_left: Cell::new(4),
-        fault: |_: &CalDavSource| radicale.borrow_mut().stop(),
-    };
+    let source = fault_after_writes(caldav(), 4, |_: &CalDavSource| radicale.borrow_mut().stop());
     let ended = worker(&engine, connection(&path, &no_fault), &source, &delivery)
         .run_until_idle()
         .unwrap();
@@ -392,17 +363,9 @@ fn caldav_server_restarted_and_smtp_refusing_mid_run_lose_nothing() {
         assert_eq!(j.succeeded_meeting, j.invites_update, "{j:?}");
     }
     let server = radicale.borrow();
-    let get = |user: &str, p: &str| {
-        let (status, _, body) = server.http(user, "GET", p, &[], None);
-        assert_eq!(status, 200, "GET {p}");
-        body.into_bytes()
-    };
+    let get = |user: &str, p: &str| server.get_ok(user, p);
     let (expected, _) = check_caldav(&get, &engine, &seeded, None);
-    let mail: Vec<Mail> = sink
-        .messages()
-        .into_iter()
-        .map(|m| received(m.data, m.rcpt_tos))
-        .collect();
+    let mail = received_all(sink.envelopes());
     let resends = assert_mail(&mail, &expected, SENDER);
     println!(
         "faults: CalDAV server stopped mid-run and restarted, SMTP refused 2 transactions (451) then accepted: {} job(s) retried on schedule, lost meetings: 0, second distinct updates: 0, exact re-sends: {resends}",

@@ -19,17 +19,6 @@ use support::{RadicaleServer, SmtpSink};
 use worker_support::kill::*;
 use worker_support::*;
 
-/// Puts every seeded calendar on the server, replacing what an earlier trial left.
-fn load(radicale: &RadicaleServer, seeded: &SeededTenant) {
-    for (upn, meetings) in &seeded.calendars {
-        let objects: Vec<(&str, &[u8])> = meetings
-            .iter()
-            .map(|m| (m.file_name.as_str(), m.data.as_slice()))
-            .collect();
-        radicale.replace_calendar(localpart(upn), "calendar", &objects);
-    }
-}
-
 /// Checks the server's calendars and the mail received since `mail_before`; returns the exact
 /// re-sends and the descriptions by path.
 fn check(
@@ -41,18 +30,9 @@ fn check(
     reference: Option<&Bodies>,
 ) -> (usize, Bodies) {
     let engine = Engine::open(path).unwrap();
-    let get = |user: &str, p: &str| {
-        let (status, _, body) = radicale.http(user, "GET", p, &[], None);
-        assert_eq!(status, 200, "GET {p}");
-        body.into_bytes()
-    };
+    let get = |user: &str, p: &str| radicale.get_ok(user, p);
     let (expected, fetched) = check_caldav(&get, &engine, seeded, reference);
-    let mail: Vec<Mail> = sink
-        .messages()
-        .into_iter()
-        .skip(mail_before)
-        .map(|m| received(m.data, m.rcpt_tos))
-        .collect();
+    let mail = received_all(sink.envelopes().into_iter().skip(mail_before));
     let resends = assert_mail(&mail, &expected, SENDER);
     let bodies = fetched
         .into_iter()
@@ -83,7 +63,7 @@ fn kill_9_on_the_caldav_smtp_path_loses_nothing_and_sends_no_second_distinct_upd
     // Uninterrupted reference run.
     let ref_path = root.path().join("reference.db");
     let seeded = prepare(&ref_path);
-    load(&radicale, &seeded);
+    radicale.load_seeded(&seeded);
     let started = Instant::now();
     let ref_jobs = serve.finish(&ref_path);
     let run_time = started.elapsed();
@@ -103,7 +83,7 @@ fn kill_9_on_the_caldav_smtp_path_loses_nothing_and_sends_no_second_distinct_upd
     for trial in 0..trials {
         let path = root.path().join(format!("trial-{trial}.db"));
         let seeded = prepare(&path);
-        load(&radicale, &seeded);
+        radicale.load_seeded(&seeded);
         let mail_before = sink.messages().len();
         killed_mid_run += serve.kill_trial(&path, &schedule.delays(1), &ref_counters);
         let (resends, _) = check(

@@ -158,7 +158,11 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(p) = rest.find('&') {
         out.push_str(&rest[..p]);
         rest = &rest[p..];
-        let end = rest[..rest.len().min(12)].find(';');
+        // Bytes, not a str slice: the 12th byte may fall inside a multi-byte character
+        // (";" is ASCII, so the position found is a character boundary).
+        let end = rest.as_bytes()[..rest.len().min(12)]
+            .iter()
+            .position(|b| *b == b';');
         let decoded = end.and_then(|e| {
             let ent = &rest[1..e];
             let ch = match ent {
@@ -598,6 +602,16 @@ pub fn skype_meet_user(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entities_next_to_multi_byte_text_decode_without_panicking() {
+        assert_eq!(decode_entities("R&D 田中由紀さん"), "R&D 田中由紀さん");
+        assert_eq!(
+            decode_entities("&nbsp; \u{fffd}\u{fffd}\u{fffd}x"),
+            "\u{a0} \u{fffd}\u{fffd}\u{fffd}x"
+        );
+        assert_eq!(decode_entities("a&amp;é"), "a&é");
+    }
 
     const U80: &str =
         "________________________________________________________________________________";

@@ -90,19 +90,54 @@ impl fmt::Display for CalendarError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CalendarError::Malformed { line, message } => {
-                write!(f, "malformed calendar at line {line}: {message}")
+                write!(f, "malformed calendar at line {line}: {}", clip(message))
             }
             CalendarError::InvalidUtf8 { line, property } => {
-                write!(f, "{property} at line {line} is not valid UTF-8")
+                write!(f, "{} at line {line} is not valid UTF-8", clip(property))
             }
             CalendarError::SeveralMeetings { uids } => write!(
                 f,
                 "the calendar object holds {uids} different meetings (UIDs); expected one"
             ),
-            CalendarError::InvalidCoordinates(m) => write!(f, "invalid coordinates: {m}"),
-            CalendarError::Recurrence(m) => write!(f, "recurrence cannot be evaluated: {m}"),
+            CalendarError::InvalidCoordinates(m) => write!(f, "invalid coordinates: {}", clip(m)),
+            CalendarError::Recurrence(m) => {
+                write!(f, "recurrence cannot be evaluated: {}", clip(m))
+            }
         }
     }
 }
 
+/// Messages quote the input (component names, values); a hostile object's megabyte line must
+/// not become a megabyte LastMessage. Longer than this is cut, on a character boundary.
+const MAX_QUOTED_CHARS: usize = 200;
+
+fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((i, _)) => format!("{}... ({} bytes)", &s[..i], s.len()).into(),
+        None => s.into(),
+    }
+}
+
 impl std::error::Error for CalendarError {}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn errors_quoting_huge_input_stay_short() {
+        let e = CalendarError::Malformed {
+            line: 3,
+            message: format!("END:{} without BEGIN", "X".repeat(1_000_000)),
+        };
+        let shown = e.to_string();
+        assert!(shown.len() < 300, "{}", shown.len());
+        assert!(shown.starts_with("malformed calendar at line 3: END:XXX"));
+        assert!(shown.ends_with("(1000018 bytes)"), "{shown}");
+        let short = CalendarError::Recurrence("é".repeat(200));
+        assert_eq!(
+            short.to_string(),
+            format!("recurrence cannot be evaluated: {}", "é".repeat(200))
+        );
+    }
+}

@@ -229,7 +229,8 @@ impl RRule {
     /// values are errors. COUNT together with UNTIL is accepted (whichever ends first wins).
     pub fn parse(text: &str) -> Result<RRule, RecurrenceError> {
         let mut t = text.trim();
-        if t.len() >= 6 && t[..6].eq_ignore_ascii_case("RRULE:") {
+        // `get`, not indexing: the 6th byte may fall inside a multi-byte character.
+        if t.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("RRULE:")) {
             t = &t[6..];
         }
         if t.len() > 4096 {
@@ -1590,6 +1591,13 @@ pub fn expand_rrule(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_text_with_a_multi_byte_character_near_the_prefix_is_an_error_not_a_panic() {
+        assert!(RRule::parse("RRULE\u{e9}FREQ=DAILY").is_err());
+        assert!(RRule::parse("\u{fffd}\u{fffd}FREQ=DAILY").is_err());
+        assert!(RRule::parse("rrule:FREQ=DAILY").is_ok());
+    }
 
     fn dt(s: &str) -> NaiveDateTime {
         parse_date_or_datetime(s).map(|v| v.0).expect("test date")

@@ -88,10 +88,10 @@ impl fmt::Display for SkipReason {
 /// Strips a `mailto:` prefix (any case) and surrounding space.
 pub fn calendar_address(value: &str) -> &str {
     let v = value.trim();
-    if v.len() >= 7 && v[..7].eq_ignore_ascii_case("mailto:") {
-        v[7..].trim()
-    } else {
-        v
+    // `get`, not indexing: the 7th byte may fall inside a multi-byte character.
+    match v.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => v[7..].trim(),
+        _ => v,
     }
 }
 
@@ -234,6 +234,17 @@ pub fn already_up_to_date(blocks: &[ExistingBlock], new: &MeetingCoordinates) ->
 mod tests {
     use super::*;
     use crate::model::DialInNumber;
+
+    #[test]
+    fn addresses_with_multi_byte_characters_near_the_scheme_do_not_panic() {
+        assert_eq!(
+            calendar_address("\u{fffd}\u{fffd}\u{fffd}(mailto:a@b.c"),
+            "\u{fffd}\u{fffd}\u{fffd}(mailto:a@b.c"
+        );
+        assert_eq!(calendar_address("MAILTO: a@b.c "), "a@b.c");
+        assert_eq!(calendar_address("mailté:x"), "mailté:x");
+        assert!(!same_address("\u{fffd}\u{fffd}mailto:a@b.c", "a@b.c"));
+    }
 
     fn coords() -> MeetingCoordinates {
         MeetingCoordinates {

@@ -237,6 +237,26 @@ impl RadicaleServer {
         }
     }
 
+    /// Puts every seeded calendar on the server as `/<localpart>/calendar/<file>`, replacing
+    /// what an earlier run left.
+    pub fn load_seeded(&self, seeded: &mms::engine::sample::SeededTenant) {
+        for (upn, meetings) in &seeded.calendars {
+            let objects: Vec<(&str, &[u8])> = meetings
+                .iter()
+                .map(|m| (m.file_name.as_str(), m.data.as_slice()))
+                .collect();
+            let user = upn.split('@').next().unwrap_or(upn);
+            self.replace_calendar(user, "calendar", &objects);
+        }
+    }
+
+    /// GET an object that must exist; its bytes as the server serves them.
+    pub fn get_ok(&self, user: &str, path: &str) -> Vec<u8> {
+        let (status, _, body) = self.http(user, "GET", path, &[], None);
+        assert_eq!(status, 200, "GET {path}");
+        body.into_bytes()
+    }
+
     /// PUT a new object; returns its ETag.
     pub fn put_ics(&self, user: &str, path: &str, ics: &[u8]) -> String {
         let (status, etag, text) = self.http(
@@ -393,6 +413,14 @@ impl SmtpSink {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Every message accepted so far as (data, envelope recipients), in arrival order.
+    pub fn envelopes(&self) -> Vec<(Vec<u8>, Vec<String>)> {
+        self.messages()
+            .into_iter()
+            .map(|m| (m.data, m.rcpt_tos))
+            .collect()
     }
 
     /// Every message accepted so far, in arrival order.

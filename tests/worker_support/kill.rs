@@ -354,3 +354,11 @@ pub fn received(data: Vec<u8>, recipients: Vec<String>) -> Mail {
         data,
     }
 }
+
+/// Every message an SMTP server received, as (data, envelope recipients).
+pub fn received_all(messages: impl IntoIterator<Item = (Vec<u8>, Vec<String>)>) -> Vec<Mail> {
+    messages
+        .into_iter()
+        .map(|(data, recipients)| received(data, recipients))
+        .collect()
+}

@@ -4,6 +4,7 @@
 pub mod kill;
 
 use mms::engine::sample::{SampleKind, SampleMeeting};
+use mms::engine::source::{CalendarObject, CalendarRef, CalendarSource, PutOutcome, SourceError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -349,4 +350,84 @@ pub fn kinds_not_rewritten() -> Vec<SampleKind> {
         SampleKind::Cancelled,
         SampleKind::NoOnlineBlock,
     ]
+}
+
+/// One call a [`HookedSource`] passed to its inner source, and what came back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceCall {
+    /// "get" or "put".
+    pub op: &'static str,
+    pub href: String,
+    /// "Stored", "Conflict", "found", "gone" or "error: ...".
+    pub outcome: String,
+}
+
+/// A calendar source that runs `before_put(inner, href)` before delegating every write (to
+/// inject a fault or a concurrent edit at a known point) and logs every get and put.
+pub struct HookedSource<S, F: Fn(&S, &str)> {
+    pub inner: S,
+    pub before_put: F,
+    pub log: std::cell::RefCell<Vec<SourceCall>>,
+}
+
+impl<S: CalendarSource, F: Fn(&S, &str)> HookedSource<S, F> {
+    pub fn new(inner: S, before_put: F) -> Self {
+        HookedSource {
+            inner,
+            before_put,
+            log: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The logged calls on `href`, as "op outcome".
+    pub fn calls_on(&self, href: &str) -> Vec<String> {
+        self.log
+            .borrow()
+            .iter()
+            .filter(|c| c.href == href)
+            .map(|c| format!("{} {}", c.op, c.outcome))
+            .collect()
+    }
+
+    fn note(&self, op: &'static str, href: &str, outcome: String) {
+        self.log.borrow_mut().push(SourceCall {
+            op,
+            href: href.to_string(),
+            outcome,
+        });
+    }
+}
+
+impl<S: CalendarSource, F: Fn(&S, &str)> CalendarSource for HookedSource<S, F> {
+    fn calendars(&self, user: &str) -> Result<Vec<CalendarRef>, SourceError> {
+        self.inner.calendars(user)
+    }
+    fn list_future_objects(
+        &self,
+        calendar: &CalendarRef,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<CalendarObject>, SourceError> {
+        self.inner.list_future_objects(calendar, now)
+    }
+    fn get(&self, href: &str) -> Result<Option<CalendarObject>, SourceError> {
+        let got = self.inner.get(href);
+        let outcome = match &got {
+            Ok(Some(_)) => "found".to_string(),
+            Ok(None) => "gone".to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        self.note("get", href, outcome);
+        got
+    }
+    fn put(&self, href: &str, data: &[u8], if_match: &str) -> Result<PutOutcome, SourceError> {
+        (self.before_put)(&self.inner, href);
+        let put = self.inner.put(href, data, if_match);
+        let outcome = match &put {
+            Ok(PutOutcome::Stored { .. }) => "Stored".to_string(),
+            Ok(PutOutcome::Conflict) => "Conflict".to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        self.note("put", href, outcome);
+        put
+    }
 }
