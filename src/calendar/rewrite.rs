@@ -648,7 +648,12 @@ fn swap_thread(value: &str, old: &str, new: &str) -> Option<String> {
     while let Some(p) = value[from..].find(old_core.as_str()) {
         let at = from + p;
         from = at + old_core.len();
-        let Some(prefix) = at.checked_sub(3).and_then(|s| value.get(s..at)) else {
+        // (The spelling's "19:" must lie after what was already replaced.)
+        let Some(prefix) = at
+            .checked_sub(3)
+            .filter(|&s| s >= copied)
+            .and_then(|s| value.get(s..at))
+        else {
             continue;
         };
         let tail = &value[from..];
@@ -1241,5 +1246,14 @@ mod tests {
             "19:b@thread.v2"
         )
         .is_none());
+        // A hostile id whose rest ends like a spelling's start: no overlap, no panic.
+        assert_eq!(
+            swap_thread("19:x@ab19:x@ab19:", "19:x@ab19:", "19:y@z").as_deref(),
+            Some("19:y@zx@ab19:")
+        );
+        assert_eq!(
+            swap_thread("é19:x@t", "19:x@t", "19:y@t").as_deref(),
+            Some("é19:y@t")
+        );
     }
 }
