@@ -1059,7 +1059,13 @@ pub fn rewrite_calendar_object(
         .iter()
         .find(|b| b.event == p.primary && b.format == BodyFormat::Html)
         .map(|b| b.after.clone());
-    let body_text = master_text.unwrap_or_else(|| render_text(req.coordinates, "\n"));
+    // (No text body in the master: the new block alone, as rendered once for this organizer.)
+    let body_text = master_text.unwrap_or_else(|| {
+        prepared(req.coordinates)
+            .rendered(BodyFormat::Text)
+            .0
+            .clone()
+    });
     let body_html = master_html.unwrap_or_else(|| {
         format!(
             "<html><body><div style=\"white-space:pre-wrap\">{}</div></body></html>",
