@@ -220,6 +220,12 @@ fn main() {
             return worker_phase(Path::new(&args[2]), workers, checkpoint);
         }
         Some("--migrate-baseline") => return baseline_phase(Path::new(&args[2])),
+        // For profiling one phase by hand: `--generate-only STORE USERS`, then
+        // `--migrate-worker STORE 1 0` under a profiler (the store is kept).
+        Some("--generate-only") => {
+            let (count, bytes) = generate(Path::new(&args[2]), args[3].parse().expect("users"));
+            return note(&format!("generated {count} invitations, {bytes} B"));
+        }
         _ => {}
     }
     let users = scaled(10_000);

@@ -125,6 +125,11 @@ fn store_file_is_private_wal_with_foreign_keys_and_versioned_schema() {
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1);
+    // 16 KiB pages: an invitation and its update fit in a page or two, not five or six.
+    let page: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(page, 16384);
     let newest = mms::store::schema::MIGRATIONS.last().unwrap().version;
     assert_eq!(f.store.schema_version().unwrap(), newest);
     drop(f.store);

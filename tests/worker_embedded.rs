@@ -367,6 +367,10 @@ impl mms::engine::delivery::InviteDelivery for FlakyDelivery {
         self.inner
             .send(message_id, envelope_from, recipients, rfc822)
     }
+
+    fn commits_with(&self, journal: &rusqlite::Connection) -> bool {
+        self.inner.commits_with(journal)
+    }
 }
 
 fn clocked_fixture() -> (Fixture, std::sync::Arc<std::sync::atomic::AtomicI64>) {
@@ -466,4 +470,86 @@ fn a_permanent_failure_fails_the_job_with_a_readable_reason_after_the_other_meet
         "{}",
         job.last_message
     );
+}
+
+/// The worker's group commit (`mms serve` and `mms demo` on the embedded store): source, outbox
+/// and journal on one connection, so the failing delivery runs inside the batch.
+#[test]
+fn in_a_group_commit_a_failed_delivery_undoes_the_meeting_and_sent_updates_keep_one_copy() {
+    let (f, offset) = clocked_fixture();
+    f.engine
+        .apply_user_change("ashaw@contoso.com", &UserChange::ResetConferenceId)
+        .unwrap();
+    let before = snapshot(&f.conn);
+    let journal = mms::engine::embedded::embedded_worker_connection(&f.path).unwrap();
+    let source = EmbeddedCalendarSource::sharing(journal.clone());
+    let delivery = FlakyDelivery {
+        inner: EmbeddedOutbox::sharing(journal.clone()),
+        fail_left: std::cell::Cell::new(2),
+        transient: true,
+    };
+    let config = WorkerConfig {
+        sender: Some(SENDER.to_string()),
+        ..WorkerConfig::default()
+    };
+    let mut w = Worker::new(&f.engine, journal.clone(), &source, &delivery, config);
+
+    let first = w.run_until_idle().unwrap();
+    let job = &first[0];
+    assert_eq!(job.state, MigrationState::Pending, "{job:?}");
+    assert_eq!(
+        (job.succeeded_meeting, job.failed_meeting),
+        (1, 2),
+        "{job:?}"
+    );
+    // The two meetings whose update was refused are exactly as before: their calendar write
+    // was undone with the refused delivery, so the retry rewrites and sends them again.
+    let after = snapshot(&f.conn);
+    let changed: Vec<&String> = before
+        .iter()
+        .filter(|(href, data)| after.get(*href) != Some(*data))
+        .map(|(href, _)| href)
+        .collect();
+    assert_eq!(
+        changed.len(),
+        1,
+        "only the delivered meeting changed: {changed:?}"
+    );
+    assert_eq!(calendars::all_messages(&f.conn).unwrap().len(), 1);
+
+    offset.store(6 * 60, std::sync::atomic::Ordering::SeqCst);
+    let second = w.run_until_idle().unwrap();
+    let job = &second[0];
+    assert_eq!(job.state, MigrationState::Succeeded, "{job:?}");
+    assert_eq!(
+        (job.succeeded_meeting, job.invites_update),
+        (3, 3),
+        "{job:?}"
+    );
+    let mail = delivered(&f.conn);
+    let (_, meetings) = &f.seeded.calendars[0];
+    let expected = must_rewrite("ashaw@contoso.com", meetings);
+    assert_eq!(assert_mail(&mail, &expected, SENDER), 0);
+    // Each update is stored once, in the mail drop; the outbox record points at that copy and
+    // every reader of the outbox still gets the bytes that were sent.
+    let own_bytes: i64 = f
+        .conn
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE length(data) > 0 OR mail_id IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(own_bytes, 0);
+    let recorded = calendars::all_messages(&f.conn).unwrap();
+    assert_eq!(recorded.len(), 3);
+    for m in &recorded {
+        assert_eq!(m.state, calendars::OutboxState::Sent);
+        let copy = mail.iter().find(|d| d.message_id == m.message_id).unwrap();
+        assert_eq!(m.data, copy.data, "{}", m.message_id);
+        let by_id = calendars::messages_for_id(&f.conn, &m.message_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_id.data, copy.data);
+    }
 }

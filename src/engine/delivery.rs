@@ -26,6 +26,9 @@ pub struct DeliveryReport {
     /// Recipients refused at RCPT TO; the message went to the others. The worker counts a
     /// transient refusal as a retry for that attendee and a permanent one as a failure.
     pub rejected: Vec<RejectedRecipient>,
+    /// The row of the store's mail drop that holds the message, for a delivery into it (the
+    /// worker's outbox record then references that copy instead of keeping its own).
+    pub mail_drop_row: Option<i64>,
 }
 
 /// A failed delivery: nothing was accepted for anyone. The message never contains a credential.

@@ -182,18 +182,18 @@ impl InviteDelivery for EmbeddedOutbox {
         if recipients.is_empty() {
             return Err(DeliveryError::permanent("no recipients"));
         }
-        calendars::deliver_mail(&self.conn, message_id, recipients, rfc822, Utc::now()).map_err(
-            |e| {
-                if store_failure_is_transient(&e) {
-                    DeliveryError::transient(e.to_string())
-                } else {
-                    DeliveryError::permanent(e.to_string())
-                }
-            },
-        )?;
+        let row = calendars::deliver_mail(&self.conn, message_id, recipients, rfc822, Utc::now())
+            .map_err(|e| {
+            if store_failure_is_transient(&e) {
+                DeliveryError::transient(e.to_string())
+            } else {
+                DeliveryError::permanent(e.to_string())
+            }
+        })?;
         Ok(DeliveryReport {
             accepted: recipients.to_vec(),
             rejected: Vec::new(),
+            mail_drop_row: Some(row),
         })
     }
 }

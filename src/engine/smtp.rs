@@ -153,6 +153,7 @@ impl InviteDelivery for SmtpDelivery {
                 .into_iter()
                 .map(|r| self.scrub_rejected(r))
                 .collect(),
+            mail_drop_row: None,
         })
     }
 }

@@ -18,11 +18,15 @@
 //!   connection, those steps of many meetings (a quarter-second's worth) go into one
 //!   transaction. A crash rolls the whole batch back — calendar writes, recorded messages,
 //!   deliveries into the mail table and progress alike — so the rules above hold for the batch
-//!   as they do for one meeting. A remote source or delivery never joins a batch.
+//!   as they do for one meeting. Inside a batch each meeting is also all or nothing (a
+//!   savepoint): calendar write, delivery into the mail drop and the outbox record (state Sent,
+//!   referencing the mail drop's copy instead of a second one) are kept together or undone
+//!   together, so there is no "recorded, not yet sent" step to recover and a refused delivery
+//!   leaves the meeting as it was for the retry. A remote source or delivery never joins a batch.
 //! - Two workers never process one user at once: the store's claim hands out at most one job
 //!   per user, under a lease that progress reports extend.
 
-use super::delivery::InviteDelivery;
+use super::delivery::{DeliveryError, DeliveryReport, InviteDelivery};
 use super::source::{CalendarObject, CalendarSource, FailureKind, PutOutcome};
 use super::{Engine, EngineError};
 use crate::calendar::{
@@ -494,17 +498,31 @@ impl<'a> Worker<'a> {
                 state: OutboxState::Queued,
                 attempts: 0,
             };
-            if m.attendees.is_empty() {
+            // Inside a group-commit batch the calendar write, the delivery into the mail drop
+            // and the outbox record commit or roll back together, so the update needs no
+            // separate "recorded, not yet sent" step: one savepoint makes the meeting all or
+            // nothing. Otherwise (a remote source or delivery, or a batch SQLite rolled back
+            // after an I/O error) the update is recorded first, as the crash rules above need.
+            let in_batch =
+                self.group_commit && !self.journal.is_autocommit() && !m.attendees.is_empty();
+            if in_batch {
+                if let Err(e) = self.begin_meeting_savepoint(&job.correlation_id, &m.uid) {
+                    return MeetingResult::failed(&m.uid, FailureKind::Transient, e.to_string());
+                }
+            } else if m.attendees.is_empty() {
                 // Nothing to send; the organizer copy is still updated.
             } else if let Err(e) =
                 calendars::replace_queued_message(&self.journal, &record, Utc::now())
             {
                 return MeetingResult::failed(&m.uid, FailureKind::Transient, e.to_string());
             }
-            match self
+            let put = self
                 .source
-                .put(&current.href, &m.organizer_copy, &current.etag)
-            {
+                .put(&current.href, &m.organizer_copy, &current.etag);
+            if in_batch && !matches!(put, Ok(PutOutcome::Stored { .. })) {
+                self.end_meeting_savepoint(false);
+            }
+            match put {
                 Ok(PutOutcome::Stored { .. }) => {
                     if m.attendees.is_empty() {
                         return MeetingResult {
@@ -515,6 +533,11 @@ impl<'a> Worker<'a> {
                             kind: FailureKind::Permanent,
                             counted: true,
                         };
+                    }
+                    if in_batch {
+                        let result = self.deliver_in_batch(&record, &m.summary);
+                        self.end_meeting_savepoint(result.outcome != MeetingOutcome::Failed);
+                        return result;
                     }
                     return self.deliver_recorded(&m.uid, &id, &m.summary);
                 }
@@ -605,13 +628,66 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Opens the savepoint of one meeting inside a batch and drops the job's unsent messages for
+    /// the UID (left by an attempt that never wrote the calendar).
+    fn begin_meeting_savepoint(&self, job: &Uuid, uid: &str) -> Result<(), WorkerError> {
+        self.journal
+            .execute_batch("SAVEPOINT meeting")
+            .map_err(|e| WorkerError(format!("cannot start a store savepoint: {e}")))?;
+        if let Err(e) = calendars::discard_unsent(&self.journal, &job.to_string(), uid) {
+            self.end_meeting_savepoint(false);
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Keeps or undoes the meeting's writes since [`Self::begin_meeting_savepoint`].
+    fn end_meeting_savepoint(&self, keep: bool) {
+        // After an I/O error SQLite may have rolled the whole batch back, savepoint included:
+        // then there is nothing left to keep or undo.
+        let sql = if keep {
+            "RELEASE meeting"
+        } else {
+            "ROLLBACK TO meeting; RELEASE meeting"
+        };
+        let _ = self.journal.execute_batch(sql);
+    }
+
+    /// Delivers a freshly composed update through a delivery that writes in the open batch, then
+    /// records it as sent (its bytes stay in the mail drop only).
+    fn deliver_in_batch(&mut self, record: &OutboxMessage, summary: &str) -> MeetingResult {
+        let sent = self.delivery.send(
+            &record.message_id,
+            &record.sender,
+            &record.recipients,
+            &record.data,
+        );
+        let recorded = match &sent {
+            Ok(DeliveryReport {
+                mail_drop_row: Some(row),
+                ..
+            }) => calendars::record_delivered(&self.journal, record, *row, Utc::now()),
+            // A delivery that keeps no copy in the store: the record keeps the bytes.
+            Ok(_) => calendars::record_message(
+                &self.journal,
+                &OutboxMessage {
+                    state: OutboxState::Sent,
+                    attempts: 1,
+                    ..record.clone()
+                },
+                Utc::now(),
+            ),
+            Err(_) => Ok(false),
+        };
+        if let Err(e) = recorded {
+            return MeetingResult::failed(&record.uid, FailureKind::Transient, e.to_string());
+        }
+        delivery_result(&record.uid, &meeting_label(&record.uid, summary), sent)
+    }
+
     /// Sends a recorded message (exactly its recorded bytes) and marks it sent.
     fn deliver_recorded(&mut self, uid: &str, message_id: &str, summary: &str) -> MeetingResult {
-        let what = if summary.is_empty() {
-            format!("meeting {uid}")
-        } else {
-            format!("meeting '{summary}'")
-        };
+        let what = meeting_label(uid, summary);
         let msg = match calendars::messages_for_id(&self.journal, message_id) {
             Ok(Some(m)) => m,
             Ok(None) => {
@@ -623,51 +699,68 @@ impl<'a> Worker<'a> {
             }
             Err(e) => return MeetingResult::failed(uid, FailureKind::Transient, e.to_string()),
         };
-        if msg.state == OutboxState::Queued {
-            if let Err(e) = calendars::note_attempt(&self.journal, message_id) {
+        if msg.state == OutboxState::Sent {
+            return delivery_result(uid, &what, Ok(DeliveryReport::default()));
+        }
+        if let Err(e) = calendars::note_attempt(&self.journal, message_id) {
+            return MeetingResult::failed(uid, FailureKind::Transient, e.to_string());
+        }
+        let sent = self
+            .delivery
+            .send(message_id, &msg.sender, &msg.recipients, &msg.data);
+        if sent.is_ok() {
+            if let Err(e) = calendars::mark_sent(&self.journal, message_id, Utc::now()) {
                 return MeetingResult::failed(uid, FailureKind::Transient, e.to_string());
             }
-            match self
-                .delivery
-                .send(message_id, &msg.sender, &msg.recipients, &msg.data)
-            {
-                Ok(report) => {
-                    if let Err(e) = calendars::mark_sent(&self.journal, message_id, Utc::now()) {
-                        return MeetingResult::failed(uid, FailureKind::Transient, e.to_string());
-                    }
-                    if !report.rejected.is_empty() {
-                        let who: Vec<String> = report
-                            .rejected
-                            .iter()
-                            .map(|r| format!("{} ({} {})", r.address, r.code, r.reply.trim()))
-                            .collect();
-                        return MeetingResult {
-                            uid: uid.to_string(),
-                            outcome: MeetingOutcome::Rewritten,
-                            reason: format!("{what}: updated; refused for {}", who.join(", ")),
-                            invites: 1,
-                            kind: FailureKind::Permanent,
-                            counted: true,
-                        };
-                    }
-                }
-                Err(e) => {
-                    return MeetingResult::failed(
-                        uid,
-                        e.kind,
-                        format!("{what}: the update could not be sent: {e}"),
-                    )
-                }
+        }
+        delivery_result(uid, &what, sent)
+    }
+}
+
+/// How a meeting is named in its messages.
+fn meeting_label(uid: &str, summary: &str) -> String {
+    if summary.is_empty() {
+        format!("meeting {uid}")
+    } else {
+        format!("meeting '{summary}'")
+    }
+}
+
+/// The meeting's result once the delivery answered (the organizer copy is already written).
+fn delivery_result(
+    uid: &str,
+    what: &str,
+    sent: Result<DeliveryReport, DeliveryError>,
+) -> MeetingResult {
+    match sent {
+        Ok(report) if !report.rejected.is_empty() => {
+            let who: Vec<String> = report
+                .rejected
+                .iter()
+                .map(|r| format!("{} ({} {})", r.address, r.code, r.reply.trim()))
+                .collect();
+            MeetingResult {
+                uid: uid.to_string(),
+                outcome: MeetingOutcome::Rewritten,
+                reason: format!("{what}: updated; refused for {}", who.join(", ")),
+                invites: 1,
+                kind: FailureKind::Permanent,
+                counted: true,
             }
         }
-        MeetingResult {
+        Ok(_) => MeetingResult {
             uid: uid.to_string(),
             outcome: MeetingOutcome::Rewritten,
             reason: "updated".into(),
             invites: 1,
             kind: FailureKind::Permanent,
             counted: true,
-        }
+        },
+        Err(e) => MeetingResult::failed(
+            uid,
+            e.kind,
+            format!("{what}: the update could not be sent: {e}"),
+        ),
     }
 }
 

@@ -238,19 +238,41 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> {
     })
 }
 
-const MESSAGE_COLUMNS: &str =
-    "message_id, job_id, uid, sequence, sender, recipients, data, state, attempts";
+/// The columns `row_to_message` reads. A message delivered into the embedded mail drop in the
+/// same transaction that recorded it keeps its bytes there only (see [`record_delivered`]):
+/// `data` is then the mail drop's copy, so every reader sees the bytes that were sent.
+const MESSAGE_COLUMNS: &str = "message_id, job_id, uid, sequence, sender, recipients,
+    CASE WHEN mail_id IS NULL THEN data
+         ELSE COALESCE((SELECT d.data FROM delivered_mail d WHERE d.id = outbox.mail_id), data) END,
+    state, attempts";
 
 /// Records a composed update before it is sent. A message already recorded under the same
 /// Message-ID is kept as it is (its bytes are what must be re-sent), and `false` is returned.
 pub fn record_message(conn: &Connection, m: &OutboxMessage, now: DateTime<Utc>) -> Result<bool> {
+    insert_message(conn, m, &m.data, m.state, None, now)
+}
+
+/// One outbox row; `mail_id` names the mail drop row holding the bytes when `data` is empty.
+fn insert_message(
+    conn: &Connection,
+    m: &OutboxMessage,
+    data: &[u8],
+    state: OutboxState,
+    mail_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let recipients =
         serde_json::to_string(&m.recipients).map_err(|e| CalendarStoreError(e.to_string()))?;
+    let now = now_text(now);
+    let (attempts, sent) = match state {
+        OutboxState::Queued => (0, None),
+        OutboxState::Sent => (1, Some(now.as_str())),
+    };
     let n = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO outbox
-            (message_id, job_id, uid, sequence, sender, recipients, data, state, attempts, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
+            "INSERT OR IGNORE INTO outbox (message_id, job_id, uid, sequence, sender, recipients,
+                 data, state, attempts, created, sent, mail_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             m.message_id,
@@ -259,9 +281,12 @@ pub fn record_message(conn: &Connection, m: &OutboxMessage, now: DateTime<Utc>) 
             m.sequence,
             m.sender,
             recipients,
-            m.data,
-            m.state.as_str(),
-            now_text(now)
+            data,
+            state.as_str(),
+            attempts,
+            now,
+            sent,
+            mail_id
         ])?;
     Ok(n == 1)
 }
@@ -278,10 +303,7 @@ pub fn replace_queued_message(
     // A savepoint, not a transaction: it nests inside a worker's group commit.
     conn.execute_batch("SAVEPOINT replace_queued")?;
     let replaced = (|| {
-        conn.prepare_cached(
-            "DELETE FROM outbox WHERE job_id = ?1 AND uid = ?2 AND state = 'Queued'",
-        )?
-        .execute(params![m.job_id, m.uid])?;
+        discard_unsent(conn, &m.job_id, &m.uid)?;
         record_message(conn, m, now)
     })();
     match replaced {
@@ -295,6 +317,27 @@ pub fn replace_queued_message(
             Err(e)
         }
     }
+}
+
+/// Deletes every unsent message of a job for a UID (a newer update for the meeting replaces them).
+pub fn discard_unsent(conn: &Connection, job_id: &str, uid: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM outbox WHERE job_id = ?1 AND uid = ?2 AND state = 'Queued'")?
+        .execute(params![job_id, uid])?;
+    Ok(())
+}
+
+/// Records an update that the embedded mail drop accepted in the same transaction, as row
+/// `mail_id` of the mail drop: state Sent, one attempt, and no bytes of its own (the readers
+/// return the mail drop's copy). Used only where a crash rolls the delivery and this record
+/// back together, so there is never an unsent message to re-send. A message already recorded
+/// under the same Message-ID is kept; returns whether `m` was stored.
+pub fn record_delivered(
+    conn: &Connection,
+    m: &OutboxMessage,
+    mail_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    insert_message(conn, m, &[], OutboxState::Sent, Some(mail_id), now)
 }
 
 /// One recorded message by Message-ID.
@@ -364,21 +407,21 @@ pub fn mark_sent(conn: &Connection, message_id: &str, now: DateTime<Utc>) -> Res
     Ok(())
 }
 
-/// Appends a message to the embedded mail drop.
+/// Appends a message to the embedded mail drop; returns its row.
 pub fn deliver_mail(
     conn: &Connection,
     message_id: &str,
     recipients: &[String],
     data: &[u8],
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<i64> {
     let recipients =
         serde_json::to_string(recipients).map_err(|e| CalendarStoreError(e.to_string()))?;
     conn.prepare_cached("INSERT INTO delivered_mail (message_id, recipients, data, delivered) VALUES (?1, ?2, ?3, ?4)")?
         .execute(
         params![message_id, recipients, data, now_text(now)],
     )?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
 }
 
 /// One message in the embedded mail drop.

@@ -174,4 +174,19 @@ BEGIN
 END;
 "#,
     },
+    // The worker's group commit records an update delivered into the embedded mail drop in the
+    // same transaction without a second copy of its bytes: `mail_id` names the mail drop row
+    // that holds them. Indexes on random keys (Message-IDs, UIDs) cost one page write per
+    // meeting at scale, so only the lookups that need them keep them: unsent messages by UID
+    // (a partial index; sent ones never enter it), and no index on the mail drop's Message-ID.
+    SchemaMigration {
+        version: 4,
+        name: "outbox references the mail drop copy; unsent-only UID index",
+        sql: r#"
+ALTER TABLE outbox ADD COLUMN mail_id INTEGER REFERENCES delivered_mail(id);
+DROP INDEX outbox_by_uid;
+CREATE INDEX outbox_unsent_by_uid ON outbox(uid, sequence) WHERE state = 'Queued';
+DROP INDEX delivered_mail_by_message;
+"#,
+    },
 ];
