@@ -883,3 +883,62 @@ fn summary_counts_equal_distinct_users_per_state_after_every_change() {
     check(&mut f, "purged");
     assert!(f.store.summary().unwrap().iter().all(|r| r.user_count == 0));
 }
+
+/// A store written by the previous release (schema 3) with a recorded, unsent update and a sent
+/// one: after the upgrade to schema 4 (outbox keyed by job) both are still there, unchanged,
+/// and findable the way the worker finds them.
+#[test]
+fn upgrading_a_schema_3_store_keeps_every_recorded_update() {
+    use mms::store::calendars::{self, OutboxState};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mms.db");
+    {
+        let old = rusqlite::Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                                          applied_at TEXT NOT NULL)",
+        )
+        .unwrap();
+        for m in mms::store::schema::MIGRATIONS
+            .iter()
+            .filter(|m| m.version <= 3)
+        {
+            old.execute_batch(m.sql).unwrap();
+            old.execute(
+                "INSERT INTO schema_version VALUES (?1, ?2, '2026-11-01T00:00:00Z')",
+                rusqlite::params![m.version, m.name],
+            )
+            .unwrap();
+        }
+        old.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO outbox (message_id, job_id, uid, sequence, sender, recipients, data,
+                                 state, attempts, created)
+             VALUES ('m1@contoso.com', 'job-1', 'uid-1', 2, 's@contoso.com', '[\"b@contoso.com\"]',
+                     x'01020304', 'Queued', 1, '2026-11-01T00:00:00Z'),
+                    ('m2@contoso.com', 'job-1', 'uid-2', 3, 's@contoso.com', '[\"c@contoso.com\"]',
+                     x'0506', 'Sent', 1, '2026-11-01T00:00:00Z');",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4);
+    drop(store);
+    let conn = mms::engine::embedded::open_connection(&path).unwrap();
+    let queued = calendars::queued_for_uid(&conn, "uid-1").unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].data, [1, 2, 3, 4]);
+    assert_eq!(queued[0].recipients, ["b@contoso.com"]);
+    assert_eq!(queued[0].attempts, 1);
+    let sent = calendars::messages_for_id(&conn, "job-1", "m2@contoso.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (sent.state, sent.data.as_slice()),
+        (OutboxState::Sent, &[5u8, 6][..])
+    );
+    assert!(calendars::queued_for_uid(&conn, "uid-2")
+        .unwrap()
+        .is_empty());
+    assert_eq!(calendars::all_messages(&conn).unwrap().len(), 2);
+}

@@ -493,6 +493,16 @@ fn in_a_group_commit_a_failed_delivery_undoes_the_meeting_and_sent_updates_keep_
         ..WorkerConfig::default()
     };
     let mut w = Worker::new(&f.engine, journal.clone(), &source, &delivery, config);
+    let autocheckpoint = || -> i64 {
+        journal
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        autocheckpoint(),
+        0,
+        "checkpoints run on the worker's checkpoint thread"
+    );
 
     let first = w.run_until_idle().unwrap();
     let job = &first[0];
@@ -547,9 +557,11 @@ fn in_a_group_commit_a_failed_delivery_undoes_the_meeting_and_sent_updates_keep_
         assert_eq!(m.state, calendars::OutboxState::Sent);
         let copy = mail.iter().find(|d| d.message_id == m.message_id).unwrap();
         assert_eq!(m.data, copy.data, "{}", m.message_id);
-        let by_id = calendars::messages_for_id(&f.conn, &m.message_id)
+        let by_id = calendars::messages_for_id(&f.conn, &m.job_id, &m.message_id)
             .unwrap()
             .unwrap();
         assert_eq!(by_id.data, copy.data);
     }
+    drop(w);
+    assert_eq!(autocheckpoint(), 1000, "SQLite's own checkpoints are back");
 }

@@ -38,6 +38,69 @@ pub fn embedded_worker_connection(path: &Path) -> Result<Rc<Connection>, String>
     Ok(Rc::new(conn))
 }
 
+/// Copies the store's WAL back into the database file on a thread of its own while a
+/// group-commit worker runs (the checkpoint reads and rewrites every page a batch wrote; done
+/// by SQLite's autocheckpoint it would run on the worker's thread at every commit). The journal
+/// connection's autocheckpoint is off while this lives and back on when it is dropped; other
+/// connections keep theirs, and two checkpoints never run at once (SQLite's checkpoint lock).
+pub struct WalCheckpointer {
+    journal: Rc<Connection>,
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WalCheckpointer {
+    /// Starts the checkpoint thread for the journal's file. `None` for a store without a file
+    /// (in memory) or one that cannot be opened again: SQLite's autocheckpoint then stays on.
+    pub fn start(journal: &Rc<Connection>) -> Option<Self> {
+        let path = journal.path().filter(|p| !p.as_os_str().is_empty())?;
+        let conn = open_connection(path).ok()?;
+        journal
+            .execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .ok()?;
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("mms-wal-checkpoint".into())
+            .spawn(move || {
+                while woken.recv().is_ok() {
+                    // PASSIVE: copies what no reader still needs, never waits for anyone. A
+                    // failure (busy, I/O) leaves the WAL longer until the next try.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .ok();
+        let Some(thread) = thread else {
+            let _ = journal.execute_batch("PRAGMA wal_autocheckpoint = 1000");
+            return None;
+        };
+        Some(WalCheckpointer {
+            journal: journal.clone(),
+            wake: Some(wake),
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks for a checkpoint (after a commit). Never blocks: one pending request is enough.
+    pub fn request(&self) {
+        if let Some(w) = &self.wake {
+            let _ = w.try_send(());
+        }
+    }
+}
+
+impl Drop for WalCheckpointer {
+    fn drop(&mut self) {
+        drop(self.wake.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        // SQLite's default, for whoever goes on using the connection.
+        let _ = self
+            .journal
+            .execute_batch("PRAGMA wal_autocheckpoint = 1000");
+    }
+}
+
 /// Whether a store failure can clear by itself or by an admin's fix while the retries run: a
 /// locked or busy database, a read-only or full one, an I/O error. Anything else (a corrupt
 /// record, a constraint) will not.

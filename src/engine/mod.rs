@@ -200,6 +200,11 @@ impl Engine {
         (self.clock)()
     }
 
+    /// The engine's clock, for threads that need the time but not the engine.
+    pub fn clock(&self) -> &(dyn Fn() -> DateTime<Utc> + Send + Sync) {
+        &*self.clock
+    }
+
     /// The store, locked. A panic while a transaction was open rolled it back, so a poisoned
     /// lock still guards a consistent store.
     fn store(&self) -> MutexGuard<'_, Box<dyn MigrationStore>> {

@@ -27,17 +27,19 @@
 //!   per user, under a lease that progress reports extend.
 
 use super::delivery::{DeliveryError, DeliveryReport, InviteDelivery};
+use super::embedded::WalCheckpointer;
 use super::source::{CalendarObject, CalendarSource, FailureKind, PutOutcome};
 use super::{Engine, EngineError};
 use crate::calendar::{
-    compose_imip, rewrite_calendar_object, RewriteOutcome, RewriteRequest, SkipReason,
+    compose_imip, rewrite_calendar_object, CalendarError, RewriteOutcome, RewriteRequest,
+    RewrittenMeeting, SkipReason,
 };
 use crate::model::{MeetingCoordinates, MigrationJob, User};
 use crate::store::calendars::{
     self, uid_of, MeetingOutcome, MeetingProgress, OutboxMessage, OutboxState,
 };
 use crate::store::{ClaimedJob, JobProgress};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::fmt;
@@ -142,6 +144,63 @@ impl MeetingResult {
     }
 }
 
+/// How many meetings the rewrite thread may prepare ahead of the store writes.
+const PREPARED_AHEAD: usize = 8;
+
+/// What the worker rewrites every meeting of a job with. Pure data: it is shared with the
+/// rewrite thread, which never touches the store.
+struct MeetingRewriter<'j> {
+    job: &'j MigrationJob,
+    organizer: &'j str,
+    user: &'j User,
+    coordinates: &'j MeetingCoordinates,
+    sender: &'j str,
+}
+
+/// A meeting rewritten and its update composed, not yet written anywhere.
+struct PreparedUpdate {
+    outcome: Result<PreparedOutcome, CalendarError>,
+}
+
+enum PreparedOutcome {
+    Skipped(SkipReason),
+    Rewritten {
+        meeting: Box<RewrittenMeeting>,
+        message_id: String,
+        /// The iMIP REQUEST, exactly as it will be recorded and sent.
+        imip: Vec<u8>,
+    },
+}
+
+impl MeetingRewriter<'_> {
+    /// Rewrites one calendar object as of `now` and composes its update.
+    fn prepare(&self, ics: &[u8], now: DateTime<Utc>) -> PreparedUpdate {
+        let req = RewriteRequest {
+            organizer: self.organizer,
+            organizer_object_id: Some(self.user.object_id),
+            organizer_sip_address: Some(self.user.sip_address.as_str()),
+            coordinates: self.coordinates,
+            source: self.job.source_meeting_type,
+            target: self.job.target_meeting_type,
+            now,
+            sent_by: Some(self.sender),
+        };
+        let outcome = rewrite_calendar_object(ics, &req).map(|o| match o {
+            RewriteOutcome::Skipped(reason) => PreparedOutcome::Skipped(reason),
+            RewriteOutcome::Rewritten(m) => {
+                let id = message_id(self.job.correlation_id, &m.uid, m.sequence, self.organizer);
+                let imip = compose_imip(&m, self.organizer, Some(self.sender), &id, now);
+                PreparedOutcome::Rewritten {
+                    meeting: Box::new(m),
+                    message_id: id,
+                    imip,
+                }
+            }
+        });
+        PreparedUpdate { outcome }
+    }
+}
+
 /// Whether a skipped meeting is one of the organizer's future online meetings (and so counts in
 /// TotalMeeting): meetings that are past, someone else's, cancelled or have no online block are
 /// not the job's business and are not counted.
@@ -174,6 +233,8 @@ pub struct Worker<'a> {
     /// The source and the delivery write through `journal`: meetings are committed in batches
     /// (see [`super::embedded::embedded_worker_connection`]).
     group_commit: bool,
+    /// With group commit: the WAL is checkpointed on another thread after each batch.
+    checkpointer: Option<WalCheckpointer>,
     source: &'a dyn CalendarSource,
     delivery: &'a dyn InviteDelivery,
     config: WorkerConfig,
@@ -195,10 +256,16 @@ impl<'a> Worker<'a> {
     ) -> Self {
         let journal = journal.into();
         let group_commit = source.commits_with(&journal) && delivery.commits_with(&journal);
+        let checkpointer = if group_commit {
+            WalCheckpointer::start(&journal)
+        } else {
+            None
+        };
         Worker {
             engine,
             journal,
             group_commit,
+            checkpointer,
             source,
             delivery,
             config,
@@ -271,11 +338,14 @@ impl<'a> Worker<'a> {
             self.journal
                 .execute_batch("COMMIT")
                 .map_err(|e| WorkerError(format!("cannot commit to the store: {e}")))?;
+            if let Some(c) = &self.checkpointer {
+                c.request();
+            }
         }
         Ok(())
     }
 
-    fn process_claimed(&mut self, mut claim: ClaimedJob) -> Result<MigrationJob, WorkerError> {
+    fn process_claimed(&mut self, claim: ClaimedJob) -> Result<MigrationJob, WorkerError> {
         let job = claim.job.clone();
         let job_key = job.correlation_id.to_string();
         let user = match self.engine.user(&job.user_id.to_string()) {
@@ -317,9 +387,55 @@ impl<'a> Worker<'a> {
                 .into_iter()
                 .map(|p| (p.href.clone(), p))
                 .collect();
-        let mut counted: HashMap<String, bool> = HashMap::new();
+        // Meetings settled by an earlier run of this job (a resumed job) are not redone; failed
+        // ones are.
+        let todo: Vec<CalendarObject> = objects
+            .into_iter()
+            .filter(|o| {
+                settled
+                    .get(&o.href)
+                    .map_or(true, |p| p.outcome == MeetingOutcome::Failed)
+            })
+            .collect();
+        let sender = self.sender_for(&organizer);
+        let rewriter = MeetingRewriter {
+            job: &job,
+            organizer: &organizer,
+            user: &user,
+            coordinates: &coordinates,
+            sender: &sender,
+        };
+        let clock = self.engine.clock();
+        // Rewriting and composing (pure CPU) run one meeting ahead of the store writes on a
+        // second thread; the writes, their order and the crash rules stay on this one. The
+        // bounded queue keeps memory flat however large the calendar.
+        std::thread::scope(|scope| {
+            let (ahead, prepared) = std::sync::mpsc::sync_channel(PREPARED_AHEAD);
+            let (rewriter, todo) = (&rewriter, &todo);
+            scope.spawn(move || {
+                for object in todo {
+                    if ahead.send(rewriter.prepare(&object.data, clock())).is_err() {
+                        return; // this thread stopped early (an error or a lost lease)
+                    }
+                }
+            });
+            self.process_meetings(claim, rewriter, todo, &prepared)
+        })
+    }
+
+    /// Settles `todo` in order (their first rewrites arrive on `prepared`, in the same order),
+    /// commits in batches, reports progress and ends the job.
+    fn process_meetings(
+        &mut self,
+        mut claim: ClaimedJob,
+        rewriter: &MeetingRewriter,
+        todo: &[CalendarObject],
+        prepared: &std::sync::mpsc::Receiver<PreparedUpdate>,
+    ) -> Result<MigrationJob, WorkerError> {
+        let job = claim.job.clone();
+        let job_key = job.correlation_id.to_string();
         let mut transient_failure = false;
-        let mut remaining = objects.len();
+        let mut remaining = todo.len();
         let mut last_report = Instant::now();
         self.begin_batch()?;
         // A quarter of the lease at most, so the lease never runs out between two reports.
@@ -327,18 +443,13 @@ impl<'a> Worker<'a> {
             .to_std()
             .unwrap_or_default()
             .min(PROGRESS_REPORT_INTERVAL);
-        for object in objects {
+        for object in todo {
             remaining -= 1;
-            if let Some(p) = settled.get(&object.href) {
-                if p.outcome != MeetingOutcome::Failed {
-                    continue;
-                }
-            }
-            let result = self.process_meeting(&job, &user, &coordinates, object.clone());
+            let first = prepared.recv().ok();
+            let result = self.process_meeting(&job, rewriter, object.clone(), first);
             if result.outcome == MeetingOutcome::Failed && result.kind.is_transient() {
                 transient_failure = true;
             }
-            counted.insert(object.href.clone(), result.counted);
             let reason = if result.counted || result.outcome != MeetingOutcome::Skipped {
                 result.reason.clone()
             } else {
@@ -432,12 +543,11 @@ impl<'a> Worker<'a> {
     fn process_meeting(
         &mut self,
         job: &MigrationJob,
-        user: &User,
-        coordinates: &MeetingCoordinates,
+        rewriter: &MeetingRewriter,
         object: CalendarObject,
+        mut prepared: Option<PreparedUpdate>,
     ) -> MeetingResult {
-        let organizer = user.user_principal_name.as_str();
-        let sender = self.sender_for(organizer);
+        let sender = rewriter.sender;
         let label = |uid: &str| {
             if uid.is_empty() {
                 "meeting".to_string()
@@ -448,19 +558,13 @@ impl<'a> Worker<'a> {
         let mut current = object;
         let attempts = self.config.max_write_attempts.max(1);
         for _ in 0..attempts {
-            let now = self.engine.now();
-            let req = RewriteRequest {
-                organizer,
-                organizer_object_id: Some(user.object_id),
-                organizer_sip_address: Some(user.sip_address.as_str()),
-                coordinates,
-                source: job.source_meeting_type,
-                target: job.target_meeting_type,
-                now,
-                sent_by: Some(sender.as_str()),
+            // The first attempt was prepared ahead on the rewrite thread; a retry after a
+            // conflicting write rewrites the fresh copy here.
+            let update = match prepared.take() {
+                Some(p) => p,
+                None => rewriter.prepare(&current.data, self.engine.now()),
             };
-            let outcome = match rewrite_calendar_object(&current.data, &req) {
-                Ok(o) => o,
+            let (m, id, bytes) = match update.outcome {
                 Err(e) => {
                     return MeetingResult::failed(
                         "",
@@ -468,12 +572,10 @@ impl<'a> Worker<'a> {
                         format!("{} ({}): {e}", label(""), current.href),
                     )
                 }
-            };
-            let m = match outcome {
-                RewriteOutcome::Skipped(SkipReason::AlreadyUpToDate) => {
-                    return self.resume_already_rewritten(job, &current, &sender);
+                Ok(PreparedOutcome::Skipped(SkipReason::AlreadyUpToDate)) => {
+                    return self.resume_already_rewritten(job, &current, sender);
                 }
-                RewriteOutcome::Skipped(reason) => {
+                Ok(PreparedOutcome::Skipped(reason)) => {
                     return MeetingResult {
                         uid: uid_of(&current.data),
                         outcome: MeetingOutcome::Skipped,
@@ -483,16 +585,18 @@ impl<'a> Worker<'a> {
                         kind: FailureKind::Permanent,
                     };
                 }
-                RewriteOutcome::Rewritten(m) => m,
+                Ok(PreparedOutcome::Rewritten {
+                    meeting,
+                    message_id,
+                    imip,
+                }) => (*meeting, message_id, imip),
             };
-            let id = message_id(job.correlation_id, &m.uid, m.sequence, organizer);
-            let bytes = compose_imip(&m, organizer, Some(sender.as_str()), &id, now);
             let record = OutboxMessage {
                 message_id: id.clone(),
                 job_id: job.correlation_id.to_string(),
                 uid: m.uid.clone(),
                 sequence: m.sequence,
-                sender: sender.clone(),
+                sender: sender.to_string(),
                 recipients: m.attendees.clone(),
                 data: bytes,
                 state: OutboxState::Queued,
@@ -539,12 +643,12 @@ impl<'a> Worker<'a> {
                         self.end_meeting_savepoint(result.outcome != MeetingOutcome::Failed);
                         return result;
                     }
-                    return self.deliver_recorded(&m.uid, &id, &m.summary);
+                    return self.deliver_recorded(&m.uid, &record.job_id, &id, &m.summary);
                 }
                 Ok(PutOutcome::Conflict) => match self.source.get(&current.href) {
                     Ok(Some(fresh)) => current = fresh,
                     Ok(None) => {
-                        let _ = calendars::discard_queued(&self.journal, &id);
+                        let _ = calendars::discard_queued(&self.journal, &record.job_id, &id);
                         return MeetingResult {
                             uid: m.uid,
                             outcome: MeetingOutcome::Skipped,
@@ -600,10 +704,10 @@ impl<'a> Worker<'a> {
         if let Some(newest) = queued.first() {
             // Older unsent ones were superseded by the newest write.
             for old in &queued[1..] {
-                let _ = calendars::discard_queued(&self.journal, &old.message_id);
+                let _ = calendars::discard_queued(&self.journal, &old.job_id, &old.message_id);
             }
-            let id = newest.message_id.clone();
-            return self.deliver_recorded(&uid, &id, "");
+            let (job_id, id) = (newest.job_id.clone(), newest.message_id.clone());
+            return self.deliver_recorded(&uid, &job_id, &id, "");
         }
         let sent = calendars::messages_for(&self.journal, &job.correlation_id.to_string(), &uid)
             .unwrap_or_default();
@@ -686,9 +790,15 @@ impl<'a> Worker<'a> {
     }
 
     /// Sends a recorded message (exactly its recorded bytes) and marks it sent.
-    fn deliver_recorded(&mut self, uid: &str, message_id: &str, summary: &str) -> MeetingResult {
+    fn deliver_recorded(
+        &mut self,
+        uid: &str,
+        job_id: &str,
+        message_id: &str,
+        summary: &str,
+    ) -> MeetingResult {
         let what = meeting_label(uid, summary);
-        let msg = match calendars::messages_for_id(&self.journal, message_id) {
+        let msg = match calendars::messages_for_id(&self.journal, job_id, message_id) {
             Ok(Some(m)) => m,
             Ok(None) => {
                 return MeetingResult::failed(
@@ -702,14 +812,14 @@ impl<'a> Worker<'a> {
         if msg.state == OutboxState::Sent {
             return delivery_result(uid, &what, Ok(DeliveryReport::default()));
         }
-        if let Err(e) = calendars::note_attempt(&self.journal, message_id) {
+        if let Err(e) = calendars::note_attempt(&self.journal, job_id, message_id) {
             return MeetingResult::failed(uid, FailureKind::Transient, e.to_string());
         }
         let sent = self
             .delivery
             .send(message_id, &msg.sender, &msg.recipients, &msg.data);
         if sent.is_ok() {
-            if let Err(e) = calendars::mark_sent(&self.journal, message_id, Utc::now()) {
+            if let Err(e) = calendars::mark_sent(&self.journal, job_id, message_id, Utc::now()) {
                 return MeetingResult::failed(uid, FailureKind::Transient, e.to_string());
             }
         }

@@ -341,12 +341,16 @@ pub fn record_delivered(
 }
 
 /// One recorded message by Message-ID.
-pub fn messages_for_id(conn: &Connection, message_id: &str) -> Result<Option<OutboxMessage>> {
+pub fn messages_for_id(
+    conn: &Connection,
+    job_id: &str,
+    message_id: &str,
+) -> Result<Option<OutboxMessage>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE message_id = ?1"
+            "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND message_id = ?2"
         ))?
-        .query_row(params![message_id], row_to_message)
+        .query_row(params![job_id, message_id], row_to_message)
         .optional()?)
 }
 
@@ -360,9 +364,11 @@ pub fn queued_for_uid(conn: &Connection, uid: &str) -> Result<Vec<OutboxMessage>
 }
 
 /// Deletes an unsent message (superseded by a newer one for the same meeting).
-pub fn discard_queued(conn: &Connection, message_id: &str) -> Result<()> {
-    conn.prepare_cached("DELETE FROM outbox WHERE message_id = ?1 AND state = 'Queued'")?
-        .execute(params![message_id])?;
+pub fn discard_queued(conn: &Connection, job_id: &str, message_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM outbox WHERE job_id = ?1 AND message_id = ?2 AND state = 'Queued'",
+    )?
+    .execute(params![job_id, message_id])?;
     Ok(())
 }
 
@@ -394,16 +400,25 @@ pub fn all_messages(conn: &Connection) -> Result<Vec<OutboxMessage>> {
 }
 
 /// Counts a delivery attempt (before it is made: a crash after it still counts).
-pub fn note_attempt(conn: &Connection, message_id: &str) -> Result<()> {
-    conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1 WHERE message_id = ?1")?
-        .execute(params![message_id])?;
+pub fn note_attempt(conn: &Connection, job_id: &str, message_id: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET attempts = attempts + 1 WHERE job_id = ?1 AND message_id = ?2",
+    )?
+    .execute(params![job_id, message_id])?;
     Ok(())
 }
 
 /// Marks a message accepted by the delivery.
-pub fn mark_sent(conn: &Connection, message_id: &str, now: DateTime<Utc>) -> Result<()> {
-    conn.prepare_cached("UPDATE outbox SET state = 'Sent', sent = ?2 WHERE message_id = ?1")?
-        .execute(params![message_id, now_text(now)])?;
+pub fn mark_sent(
+    conn: &Connection,
+    job_id: &str,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'Sent', sent = ?3 WHERE job_id = ?1 AND message_id = ?2",
+    )?
+    .execute(params![job_id, message_id, now_text(now)])?;
     Ok(())
 }
 
@@ -614,7 +629,7 @@ mod tests {
         let stored = messages_for(&c, "j", "u").unwrap();
         assert_eq!(stored[0].data, b"first");
         assert_eq!(queued_messages(&c, "j").unwrap().len(), 1);
-        mark_sent(&c, "<a@x>", now).unwrap();
+        mark_sent(&c, "j", "<a@x>", now).unwrap();
         assert!(queued_messages(&c, "j").unwrap().is_empty());
     }
 }

@@ -177,14 +177,34 @@ END;
     // The worker's group commit records an update delivered into the embedded mail drop in the
     // same transaction without a second copy of its bytes: `mail_id` names the mail drop row
     // that holds them. Indexes on random keys (Message-IDs, UIDs) cost one page write per
-    // meeting at scale, so only the lookups that need them keep them: unsent messages by UID
-    // (a partial index; sent ones never enter it), and no index on the mail drop's Message-ID.
+    // meeting once the tables outgrow a batch, so the outbox is keyed by job first (a job's
+    // messages sit together; the Message-ID is derived from the job, so it stays unique), only
+    // unsent messages are indexed by UID, and the mail drop has no Message-ID index.
     SchemaMigration {
         version: 4,
-        name: "outbox references the mail drop copy; unsent-only UID index",
+        name: "outbox keyed by job and referencing the mail drop copy; unsent-only UID index",
         sql: r#"
-ALTER TABLE outbox ADD COLUMN mail_id INTEGER REFERENCES delivered_mail(id);
-DROP INDEX outbox_by_uid;
+CREATE TABLE outbox_keyed_by_job (
+    job_id     TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    uid        TEXT NOT NULL,
+    sequence   INTEGER NOT NULL,
+    sender     TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    data       BLOB NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('Queued', 'Sent')),
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    created    TEXT NOT NULL,
+    sent       TEXT,
+    mail_id    INTEGER REFERENCES delivered_mail(id),
+    PRIMARY KEY (job_id, message_id)
+);
+INSERT INTO outbox_keyed_by_job
+    (job_id, message_id, uid, sequence, sender, recipients, data, state, attempts, created, sent)
+    SELECT job_id, message_id, uid, sequence, sender, recipients, data, state, attempts, created, sent
+    FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_keyed_by_job RENAME TO outbox;
 CREATE INDEX outbox_unsent_by_uid ON outbox(uid, sequence) WHERE state = 'Queued';
 DROP INDEX delivered_mail_by_message;
 "#,
