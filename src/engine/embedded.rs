@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::{Arc, Condvar, Mutex};
 
 /// Opens a connection to the store file for the calendar and outbox tables. The schema must
 /// exist already: open an [`super::Engine`] on the same path first (it runs the migrations).
@@ -45,29 +46,44 @@ pub fn embedded_worker_connection(path: &Path) -> Result<Rc<Connection>, String>
 /// connections keep theirs, and two checkpoints never run at once (SQLite's checkpoint lock).
 pub struct WalCheckpointer {
     journal: Rc<Connection>,
-    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    settle_after_frames: i64,
+    shared: Arc<(Mutex<CheckpointState>, Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
+
+#[derive(Default)]
+struct CheckpointState {
+    /// Checkpoints asked for and done (a done one covers every request made before it began).
+    requested: u64,
+    done: u64,
+    /// Frames in the WAL after the last checkpoint.
+    wal_frames: i64,
+    stop: bool,
+}
+
+/// The WAL starts again from its beginning only when a write begins with every frame copied
+/// back. A checkpoint running beside the writer never sees that moment, so past this many
+/// frames (16 KiB each: 256 MiB) [`WalCheckpointer::settle`] lets the checkpoint finish first.
+const WAL_FRAMES_BEFORE_SETTLING: i64 = 16_384;
 
 impl WalCheckpointer {
     /// Starts the checkpoint thread for the journal's file. `None` for a store without a file
     /// (in memory) or one that cannot be opened again: SQLite's autocheckpoint then stays on.
     pub fn start(journal: &Rc<Connection>) -> Option<Self> {
+        Self::start_settling_after(journal, WAL_FRAMES_BEFORE_SETTLING)
+    }
+
+    fn start_settling_after(journal: &Rc<Connection>, settle_after_frames: i64) -> Option<Self> {
         let path = journal.path().filter(|p| !p.as_os_str().is_empty())?;
         let conn = open_connection(path).ok()?;
         journal
             .execute_batch("PRAGMA wal_autocheckpoint = 0")
             .ok()?;
-        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let shared = Arc::new((Mutex::new(CheckpointState::default()), Condvar::new()));
+        let theirs = shared.clone();
         let thread = std::thread::Builder::new()
             .name("mms-wal-checkpoint".into())
-            .spawn(move || {
-                while woken.recv().is_ok() {
-                    // PASSIVE: copies what no reader still needs, never waits for anyone. A
-                    // failure (busy, I/O) leaves the WAL longer until the next try.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                }
-            })
+            .spawn(move || checkpoint_on_request(&conn, &theirs))
             .ok();
         let Some(thread) = thread else {
             let _ = journal.execute_batch("PRAGMA wal_autocheckpoint = 1000");
@@ -75,22 +91,68 @@ impl WalCheckpointer {
         };
         Some(WalCheckpointer {
             journal: journal.clone(),
-            wake: Some(wake),
+            settle_after_frames,
+            shared,
             thread: Some(thread),
         })
     }
 
-    /// Asks for a checkpoint (after a commit). Never blocks: one pending request is enough.
+    /// Asks for a checkpoint (after a commit). Never blocks.
     pub fn request(&self) {
-        if let Some(w) = &self.wake {
-            let _ = w.try_send(());
+        let (state, wake) = &*self.shared;
+        lock(state).requested += 1;
+        wake.notify_all();
+    }
+
+    /// Call between a commit and the next write: when the WAL has grown long, waits (a few
+    /// seconds at most) for the requested checkpoint, so that the next write starts the WAL
+    /// from its beginning again.
+    pub fn settle(&self) {
+        let (state, done) = &*self.shared;
+        let guard = lock(state);
+        if guard.wal_frames < self.settle_after_frames {
+            return;
         }
+        let _ = done.wait_timeout_while(guard, std::time::Duration::from_secs(5), |s| {
+            s.done < s.requested && !s.stop
+        });
+    }
+}
+
+fn lock(state: &Mutex<CheckpointState>) -> std::sync::MutexGuard<'_, CheckpointState> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn checkpoint_on_request(conn: &Connection, shared: &(Mutex<CheckpointState>, Condvar)) {
+    let (state, signal) = shared;
+    loop {
+        let asked = {
+            let mut s = lock(state);
+            while s.done == s.requested && !s.stop {
+                s = signal.wait(s).unwrap_or_else(|p| p.into_inner());
+            }
+            if s.stop {
+                return;
+            }
+            s.requested
+        };
+        // PASSIVE: copies what no reader still needs, never waits for anyone. A failure
+        // (busy, I/O) leaves the WAL longer until the next try.
+        let frames = conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+            .unwrap_or(0);
+        let mut s = lock(state);
+        s.done = asked;
+        s.wal_frames = frames;
+        signal.notify_all();
     }
 }
 
 impl Drop for WalCheckpointer {
     fn drop(&mut self) {
-        drop(self.wake.take());
+        let (state, signal) = &*self.shared;
+        lock(state).stop = true;
+        signal.notify_all();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -271,6 +333,56 @@ mod tests {
             c.execute_batch(m.sql).unwrap();
         }
         EmbeddedCalendarSource::new(c)
+    }
+
+    #[test]
+    fn a_settled_checkpoint_lets_the_next_write_start_the_wal_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mms.db");
+        crate::engine::Engine::open(&path).unwrap();
+        let journal = embedded_worker_connection(&path).unwrap();
+        let frames = |c: &Connection| -> (i64, i64) {
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })
+            .unwrap()
+        };
+        let checkpointer = WalCheckpointer::start_settling_after(&journal, 1).unwrap();
+        let other = open_connection(&path).unwrap();
+        let write = |n: usize| {
+            journal.execute_batch("BEGIN IMMEDIATE").unwrap();
+            for i in 0..n {
+                calendars::import_object(
+                    &journal,
+                    "a@x.com",
+                    "calendar",
+                    &format!("{i}-{n}.ics"),
+                    "u",
+                    &[b'x'; 20_000],
+                    Utc::now(),
+                )
+                .unwrap();
+            }
+            journal.execute_batch("COMMIT").unwrap();
+        };
+        write(50);
+        // No checkpoint ran yet, so nothing is long enough to wait for.
+        checkpointer.settle();
+        checkpointer.request();
+        // Give the first checkpoint time to report how long the WAL was.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        write(50);
+        checkpointer.request();
+        checkpointer.settle();
+        write(1);
+        // 50 objects of 20 KB are about 70 frames; one and its index entries a handful.
+        let (log, _) = frames(&other);
+        assert!(log <= 10, "the WAL started again: {log} frames");
+        drop(checkpointer);
+        let auto: i64 = journal
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(auto, 1000);
     }
 
     #[test]

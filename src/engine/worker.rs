@@ -446,7 +446,7 @@ impl<'a> Worker<'a> {
         for object in todo {
             remaining -= 1;
             let first = prepared.recv().ok();
-            let result = self.process_meeting(&job, rewriter, object.clone(), first);
+            let result = self.process_meeting(&job, rewriter, object, first);
             if result.outcome == MeetingOutcome::Failed && result.kind.is_transient() {
                 transient_failure = true;
             }
@@ -477,6 +477,9 @@ impl<'a> Worker<'a> {
             if last_report.elapsed() >= report_every {
                 let progress = self.progress_so_far(&job_key, remaining)?;
                 self.commit_batch()?;
+                if let Some(c) = &self.checkpointer {
+                    c.settle();
+                }
                 match self
                     .engine
                     .record_progress(&claim, &progress, self.config.lease)
@@ -544,7 +547,7 @@ impl<'a> Worker<'a> {
         &mut self,
         job: &MigrationJob,
         rewriter: &MeetingRewriter,
-        object: CalendarObject,
+        object: &CalendarObject,
         mut prepared: Option<PreparedUpdate>,
     ) -> MeetingResult {
         let sender = rewriter.sender;
@@ -555,9 +558,11 @@ impl<'a> Worker<'a> {
                 format!("meeting {uid}")
             }
         };
-        let mut current = object;
+        // The listed object, or the fresh copy read after a conflicting write.
+        let mut fresh: Option<CalendarObject> = None;
         let attempts = self.config.max_write_attempts.max(1);
         for _ in 0..attempts {
+            let current = fresh.as_ref().unwrap_or(object);
             // The first attempt was prepared ahead on the rewrite thread; a retry after a
             // conflicting write rewrites the fresh copy here.
             let update = match prepared.take() {
@@ -573,7 +578,7 @@ impl<'a> Worker<'a> {
                     )
                 }
                 Ok(PreparedOutcome::Skipped(SkipReason::AlreadyUpToDate)) => {
-                    return self.resume_already_rewritten(job, &current, sender);
+                    return self.resume_already_rewritten(job, current, sender);
                 }
                 Ok(PreparedOutcome::Skipped(reason)) => {
                     return MeetingResult {
@@ -646,7 +651,7 @@ impl<'a> Worker<'a> {
                     return self.deliver_recorded(&m.uid, &record.job_id, &id, &m.summary);
                 }
                 Ok(PutOutcome::Conflict) => match self.source.get(&current.href) {
-                    Ok(Some(fresh)) => current = fresh,
+                    Ok(Some(f)) => fresh = Some(f),
                     Ok(None) => {
                         let _ = calendars::discard_queued(&self.journal, &record.job_id, &id);
                         return MeetingResult {
@@ -678,6 +683,7 @@ impl<'a> Worker<'a> {
                 }
             }
         }
+        let current = fresh.as_ref().unwrap_or(object);
         MeetingResult::failed(
             &uid_of(&current.data),
             FailureKind::Transient,
