@@ -742,7 +742,8 @@ impl<'a> Worker<'a> {
     /// the UID (left by an attempt that never wrote the calendar).
     fn begin_meeting_savepoint(&self, job: &Uuid, uid: &str) -> Result<(), WorkerError> {
         self.journal
-            .execute_batch("SAVEPOINT meeting")
+            .prepare_cached("SAVEPOINT meeting")
+            .and_then(|mut st| st.execute([]))
             .map_err(|e| WorkerError(format!("cannot start a store savepoint: {e}")))?;
         if let Err(e) = calendars::discard_unsent(&self.journal, &job.to_string(), uid) {
             self.end_meeting_savepoint(false);
@@ -755,12 +756,18 @@ impl<'a> Worker<'a> {
     fn end_meeting_savepoint(&self, keep: bool) {
         // After an I/O error SQLite may have rolled the whole batch back, savepoint included:
         // then there is nothing left to keep or undo.
-        let sql = if keep {
-            "RELEASE meeting"
-        } else {
-            "ROLLBACK TO meeting; RELEASE meeting"
+        // Cached statements: one meeting after another, parsing them anew cost more than
+        // running them.
+        let run = |sql: &str| {
+            let _ = self
+                .journal
+                .prepare_cached(sql)
+                .and_then(|mut st| st.execute([]));
         };
-        let _ = self.journal.execute_batch(sql);
+        if !keep {
+            run("ROLLBACK TO meeting");
+        }
+        run("RELEASE meeting");
     }
 
     /// Delivers a freshly composed update through a delivery that writes in the open batch, then

@@ -3,9 +3,10 @@
 //! Three things live here because the worker's crash safety needs them in one database:
 //! - `calendar_object`: each user's calendar objects (one row per UID, master plus overrides),
 //!   with a version number that serves as the entity tag for optimistic concurrency;
-//! - `outbox`: every update the worker composed, keyed by its deterministic Message-ID and
-//!   recorded *before* it is sent, so a restarted worker re-sends the exact same bytes instead
-//!   of composing a second, distinct update;
+//! - `outbox`: every update the worker composed, keyed by job and its deterministic Message-ID
+//!   and recorded *before* it is sent, so a restarted worker re-sends the exact same bytes
+//!   instead of composing a second, distinct update (an update delivered into the mail drop in
+//!   the same transaction is recorded as sent, pointing at the mail drop's copy of its bytes);
 //! - `delivered_mail`: the embedded mail drop (what the embedded delivery hands to attendees);
 //! - `job_meeting_progress`: one row per (job, meeting) once that meeting is settled, so a
 //!   restarted worker neither skips nor repeats a meeting.
