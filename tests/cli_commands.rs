@@ -109,6 +109,37 @@ fn demo_then_status_commands_print_what_scripts_parse() {
     assert!(no.status.success());
     let v: serde_json::Value = serde_json::from_slice(&no.stdout).unwrap();
     assert_eq!(v["Decision"], "NoMigration");
+
+    // `export --mail` writes each update that was sent, whole (the demo's worker records them
+    // pointing at the mail drop's copy).
+    let out = dir.path().join("export");
+    let export = mms(
+        &store,
+        &[
+            "export",
+            "--user",
+            "ashaw@contoso.com",
+            "--mail",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let mails: Vec<Vec<u8>> = std::fs::read_dir(out.join("mail"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(!mails.is_empty());
+    for m in &mails {
+        let text = String::from_utf8_lossy(m);
+        assert!(text.starts_with("From: "), "{text}");
+        assert!(text.contains("\r\nMessage-ID: <"), "{text}");
+        assert!(text.contains("text/calendar; charset=UTF-8; method=REQUEST"));
+        assert!(text.trim_end().ends_with("--"), "a whole message: {text}");
+    }
 }
 
 #[test]

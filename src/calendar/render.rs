@@ -17,16 +17,23 @@ const SKYPE_HELP_URL: &str = "https://go.microsoft.com/fwlink/?LinkId=389737";
 /// Escapes text for HTML element content and attribute values.
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+    // Every character that needs escaping is ASCII, so runs between them are copied whole
+    // (a whole text body goes through here for a meeting without an HTML one).
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        out.push_str(entity);
+        run = i + 1;
     }
+    out.push_str(&s[run..]);
     out
 }
 
@@ -249,6 +256,17 @@ pub fn render_html(c: &MeetingCoordinates, nl: &str) -> String {
 mod tests {
     use super::*;
     use crate::calendar::block::{find_block, BodyFormat, LinkKind};
+
+    #[test]
+    fn html_escape_escapes_the_five_markup_characters_and_keeps_every_other_byte() {
+        assert_eq!(
+            html_escape("R&D <b>\"田中\"</b> l'été 🎉&"),
+            "R&amp;D &lt;b&gt;&quot;田中&quot;&lt;/b&gt; l&#39;été 🎉&amp;"
+        );
+        assert_eq!(html_escape(""), "");
+        assert_eq!(html_escape("ü"), "ü");
+        assert_eq!(html_escape("<"), "&lt;");
+    }
 
     fn coords(kind: MeetingKind) -> MeetingCoordinates {
         MeetingCoordinates {
