@@ -65,7 +65,7 @@ fn connection(path: &Path, configure: &dyn Fn(&Connection)) -> Connection {
 
 fn worker<'a>(
     engine: &'a Engine,
-    journal: Connection,
+    journal: impl Into<std::rc::Rc<Connection>>,
     source: &'a dyn CalendarSource,
     delivery: &'a dyn InviteDelivery,
 ) -> Worker<'a> {
@@ -259,9 +259,20 @@ fn store_filling_up_mid_run_loses_nothing_and_the_retry_finishes() {
     let mut worker_errors = 0;
     let mut jobs_waiting = 0;
     let headrooms = [0i64, 1, 2, 3, 5, 8, 13, 21];
-    for headroom in headrooms {
-        let what = format!("store full {headroom} page(s) above its size");
-        let path = root.path().join(format!("full-{headroom}.db"));
+    // Each on both commit paths: calendars, outbox and journal on their own connections (every
+    // step committed on its own), and on one shared connection (the worker's group commit,
+    // `mms serve`), where SQLite may roll a whole batch back when the disk fills up.
+    for (shared, headroom) in [false, true]
+        .into_iter()
+        .flat_map(|s| headrooms.map(|h| (s, h)))
+    {
+        let path_kind = if shared {
+            "group commit"
+        } else {
+            "own connections"
+        };
+        let what = format!("store full {headroom} page(s) above its size ({path_kind})");
+        let path = root.path().join(format!("full-{headroom}-{shared}.db"));
         let seeded = prepare(&path);
         let clock = TestClock::default();
         let full = move |c: &Connection| {
@@ -276,9 +287,20 @@ fn store_filling_up_mid_run_loses_nothing_and_the_retry_finishes() {
             assert_eq!(set, pages + headroom);
         };
         let engine = engine_on(&path, &clock, &full);
-        let source = EmbeddedCalendarSource::new(connection(&path, &full));
-        let outbox = EmbeddedOutbox::new(connection(&path, &full));
-        match worker(&engine, connection(&path, &full), &source, &outbox).run_until_idle() {
+        let journal = std::rc::Rc::new(connection(&path, &full));
+        let (source, outbox) = if shared {
+            (
+                EmbeddedCalendarSource::sharing(journal.clone()),
+                EmbeddedOutbox::sharing(journal.clone()),
+            )
+        } else {
+            (
+                EmbeddedCalendarSource::new(connection(&path, &full)),
+                EmbeddedOutbox::new(connection(&path, &full)),
+            )
+        };
+        let ran = worker(&engine, journal, &source, &outbox).run_until_idle();
+        match ran {
             Ok(ended) => {
                 for j in ended
                     .iter()
@@ -303,7 +325,7 @@ fn store_filling_up_mid_run_loses_nothing_and_the_retry_finishes() {
         "the store never filled up"
     );
     println!(
-        "faults: store full mid-run, {} injections ({worker_errors} stopped the worker with an error, {jobs_waiting} job(s) waited for a retry), lost meetings: 0, second distinct updates: 0, exact re-sends: {resends}",
+        "faults: store full mid-run, {} injections on each commit path ({worker_errors} stopped the worker with an error, {jobs_waiting} job(s) waited for a retry), lost meetings: 0, second distinct updates: 0, exact re-sends: {resends}",
         headrooms.len()
     );
 }

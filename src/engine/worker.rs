@@ -445,6 +445,11 @@ impl<'a> Worker<'a> {
             .min(PROGRESS_REPORT_INTERVAL);
         for object in todo {
             remaining -= 1;
+            // After an I/O error (a full disk) SQLite may have rolled the whole batch back: its
+            // meetings are unsettled again and the retry redoes them. Open a new batch, so the
+            // meetings after it keep the all-or-nothing savepoint instead of committing one
+            // statement at a time (where a failed "sent" mark means an exact re-send later).
+            self.begin_batch()?;
             let first = prepared.recv().ok();
             let result = self.process_meeting(&job, rewriter, object, first);
             if result.outcome == MeetingOutcome::Failed && result.kind.is_transient() {
