@@ -83,13 +83,7 @@ fn header_safe(s: &str) -> Cow<'_, str> {
     if !s.chars().any(char::is_control) {
         return Cow::Borrowed(s.trim());
     }
-    Cow::Owned(
-        s.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect::<String>()
-            .trim()
-            .to_string(),
-    )
+    Cow::Owned(super::render::one_line(s).trim().to_string())
 }
 
 /// RFC 2047 encoded-words (`=?UTF-8?B?...?=`) for non-ASCII text, split so that each word

@@ -228,11 +228,8 @@ impl RRule {
     /// case-insensitive; `X-` parts are ignored; unknown parts, missing FREQ and out-of-range
     /// values are errors. COUNT together with UNTIL is accepted (whichever ends first wins).
     pub fn parse(text: &str) -> Result<RRule, RecurrenceError> {
-        let mut t = text.trim();
-        // `get`, not indexing: the 6th byte may fall inside a multi-byte character.
-        if t.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("RRULE:")) {
-            t = &t[6..];
-        }
+        let t = text.trim();
+        let t = crate::model::strip_prefix_ignore_ascii_case(t, "RRULE:").unwrap_or(t);
         if t.len() > 4096 {
             return Err(rule_err("longer than 4096 characters"));
         }

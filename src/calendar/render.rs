@@ -37,8 +37,9 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-/// Text for plain bodies: no line breaks may sneak in from a city name.
-fn one_line(s: &str) -> String {
+/// Every control character (CR, LF, TAB, ...) as a space: no line break may sneak into a plain
+/// body from a city name, nor into a mail header from calendar data.
+pub(super) fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()

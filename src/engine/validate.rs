@@ -2,8 +2,8 @@
 
 use super::EngineError;
 use crate::model::{
-    Bridge, DialInConferencingTenantSettings, ServiceNumberType, TenantMigrationConfiguration,
-    User, PIN_LENGTH_RANGE,
+    strip_prefix_ignore_ascii_case, Bridge, DialInConferencingTenantSettings, ServiceNumberType,
+    TenantMigrationConfiguration, User, PIN_LENGTH_RANGE,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -132,20 +132,14 @@ pub fn is_mail_address(a: &str) -> bool {
 /// Removes a `sip:` scheme.
 pub fn strip_sip(s: &str) -> &str {
     let t = s.trim();
-    match t.get(..4) {
-        Some(p) if p.eq_ignore_ascii_case("sip:") => &t[4..],
-        _ => t,
-    }
+    strip_prefix_ignore_ascii_case(t, "sip:").unwrap_or(t)
 }
 
 /// Accepts E.164 digits, `+E.164` or `tel:+E.164` (as Set-CsOnlineDialInConferencingUser does)
 /// and returns `+digits`.
 pub fn service_number(n: &str) -> Result<String, EngineError> {
     let t = n.trim();
-    let t = match t.get(..4) {
-        Some(p) if p.eq_ignore_ascii_case("tel:") => &t[4..],
-        _ => t,
-    };
+    let t = strip_prefix_ignore_ascii_case(t, "tel:").unwrap_or(t);
     let digits = t.strip_prefix('+').unwrap_or(t);
     if (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
         Ok(format!("+{digits}"))

@@ -379,9 +379,34 @@ pub struct StateSummary {
     pub user_count: u64,
 }
 
+/// `s` without a leading `prefix` compared case-insensitively in ASCII: the URI schemes that
+/// addresses and numbers arrive with (`mailto:`, `sip:`, `tel:`) and property prefixes such as
+/// `RRULE:`. A multi-byte character where the prefix would end is no match, never a panic.
+pub fn strip_prefix_ignore_ascii_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefixes_strip_in_any_case_and_never_split_a_character() {
+        assert_eq!(
+            strip_prefix_ignore_ascii_case("SIP:a@b", "sip:"),
+            Some("a@b")
+        );
+        assert_eq!(strip_prefix_ignore_ascii_case("sip:", "sip:"), Some(""));
+        assert_eq!(strip_prefix_ignore_ascii_case("si", "sip:"), None);
+        assert_eq!(strip_prefix_ignore_ascii_case("tel+1", "tel:"), None);
+        assert_eq!(strip_prefix_ignore_ascii_case("sié:x", "sip:"), None);
+        assert_eq!(
+            strip_prefix_ignore_ascii_case("\u{fffd}\u{fffd}x", "mailto:"),
+            None
+        );
+    }
 
     #[test]
     fn enum_strings_round_trip_case_insensitively() {

@@ -3,7 +3,7 @@
 //! Each rule returns `Ok(())` when the meeting stays a candidate, or the `SkipReason` an admin sees
 //! in the job's `LastMessage`. The calendar layer evaluates them in the order of [`RULE_ORDER`].
 
-use crate::model::{MeetingCoordinates, MeetingKind};
+use crate::model::{strip_prefix_ignore_ascii_case, MeetingCoordinates, MeetingKind};
 use std::fmt;
 use uuid::Uuid;
 
@@ -88,11 +88,7 @@ impl fmt::Display for SkipReason {
 /// Strips a `mailto:` prefix (any case) and surrounding space.
 pub fn calendar_address(value: &str) -> &str {
     let v = value.trim();
-    // `get`, not indexing: the 7th byte may fall inside a multi-byte character.
-    match v.get(..7) {
-        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => v[7..].trim(),
-        _ => v,
-    }
+    strip_prefix_ignore_ascii_case(v, "mailto:").map_or(v, str::trim)
 }
 
 /// Same mailbox? Addresses compare case-insensitively, with or without `mailto:`.

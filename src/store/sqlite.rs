@@ -183,11 +183,9 @@ fn lower(s: &str) -> String {
 /// SIP addresses compare without the `sip:` scheme and case-insensitively.
 fn sip_key(s: &str) -> String {
     let t = s.trim();
-    let bare = match t.get(..4) {
-        Some(p) if p.eq_ignore_ascii_case("sip:") => &t[4..],
-        _ => t,
-    };
-    bare.to_lowercase()
+    crate::model::strip_prefix_ignore_ascii_case(t, "sip:")
+        .unwrap_or(t)
+        .to_lowercase()
 }
 
 fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
