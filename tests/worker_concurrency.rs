@@ -415,6 +415,31 @@ fn admin_change_between_two_meetings_of_the_running_job_is_not_lost() {
     println!("concurrency: admin changes mid-run (one-step commits): trigger kept, merged, newest coordinates on every meeting, lost: 0");
 }
 
+/// Lets the admin act while the worker holds its batch open (after the organizer's first
+/// meeting), and holds the worker after the organizer's job until both changes have landed:
+/// two cmdlets run one after the other, and without the hold the worker could claim the job
+/// the first one queued before the second one arrives (then correctly a third job, not a merge).
+struct AdminDuringBatch {
+    go: std::sync::mpsc::Sender<uuid::Uuid>,
+    admin_done: std::sync::mpsc::Receiver<()>,
+    fired: Cell<bool>,
+}
+
+impl WorkerObserver for AdminDuringBatch {
+    fn meeting_done(&self, job: &MigrationJob, _uid: &str, _outcome: &str, _reason: &str) {
+        if job.user_principal_name == ORGANIZER && !self.fired.replace(true) {
+            self.go.send(job.correlation_id).unwrap();
+        }
+    }
+
+    fn job_finished(&self, job: &MigrationJob) {
+        if job.user_principal_name == ORGANIZER && self.fired.get() {
+            // Only the first organizer job waits: the admin sends once.
+            let _ = self.admin_done.recv();
+        }
+    }
+}
+
 #[test]
 fn admin_change_while_the_group_committing_worker_runs_is_not_lost() {
     let root = tempfile::tempdir().unwrap();
@@ -422,16 +447,20 @@ fn admin_change_while_the_group_committing_worker_runs_is_not_lost() {
     let seeded = prepare(&path);
     let engine = Engine::open(&path).unwrap();
     let (go, wait) = std::sync::mpsc::channel::<uuid::Uuid>();
+    let (done, admin_done) = std::sync::mpsc::channel::<()>();
     let admin_path = path.clone();
     // The admin, as another process would: its own connection, blocked while the worker
     // holds the store's write lock for a batch of meetings.
     let admin = std::thread::spawn(move || {
         let running = wait.recv().unwrap();
         let admin = Engine::open(&admin_path).unwrap();
-        (running, admin_changes(&admin))
+        let outcomes = admin_changes(&admin);
+        done.send(()).unwrap();
+        (running, outcomes)
     });
-    let observer = AfterFirstMeeting {
-        admin: |job: &MigrationJob| go.send(job.correlation_id).unwrap(),
+    let observer = AdminDuringBatch {
+        go,
+        admin_done,
         fired: Cell::new(false),
     };
     let shared = embedded_worker_connection(&path).unwrap();
@@ -439,10 +468,8 @@ fn admin_change_while_the_group_committing_worker_runs_is_not_lost() {
     let outbox = EmbeddedOutbox::sharing(shared.clone());
     let mut worker =
         Worker::new(&engine, shared, &source, &outbox, config()).with_observer(&observer);
-    let mut ended = worker.run_until_idle().unwrap();
+    let ended = worker.run_until_idle().unwrap();
     let (running, outcomes) = admin.join().unwrap();
-    // The change may have landed after the worker went idle: nothing may be lost either way.
-    ended.extend(worker.run_until_idle().unwrap());
     assert_eq!(ended.len(), 4, "three jobs + the admin's: {ended:?}");
     let first = outcomes[0].job.as_ref().expect("queued");
     assert_ne!(
