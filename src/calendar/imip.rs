@@ -6,76 +6,7 @@
 use super::RewrittenMeeting;
 use std::borrow::Cow;
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// The two base64 symbols of every 12-bit value: one lookup per 12 input bits instead of one
-/// per 6 (the table is 8 KiB and stays in L1 while a message is encoded).
-static B64_PAIRS: [[u8; 2]; 4096] = {
-    let mut t = [[0u8; 2]; 4096];
-    let mut i = 0;
-    while i < 4096 {
-        t[i] = [B64[i >> 6], B64[i & 63]];
-        i += 1;
-    }
-    t
-};
-
-/// Appends standard base64 (RFC 4648) of `data`, without line breaks.
-fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
-    let start = out.len();
-    out.resize(start + (data.len() + 2) / 3 * 4, b'=');
-    let dst = &mut out[start..];
-    // Six input bytes per step, read as one big-endian word (8 bytes read, 6 used): four
-    // 12-bit lookups make 8 symbols.
-    let mut done = 0;
-    while data.len() - done >= 8 {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&data[done..done + 8]);
-        let w = u64::from_be_bytes(word) >> 16;
-        let out8 = &mut dst[done / 3 * 4..done / 3 * 4 + 8];
-        for (k, pair) in out8.chunks_exact_mut(2).enumerate() {
-            pair.copy_from_slice(&B64_PAIRS[(w >> (36 - 12 * k)) as usize & 0xfff]);
-        }
-        done += 6;
-    }
-    let mut groups = data[done..].chunks_exact(3);
-    for (src, dst) in (&mut groups).zip(dst[done / 3 * 4..].chunks_exact_mut(4)) {
-        let n = (usize::from(src[0]) << 16) | (usize::from(src[1]) << 8) | usize::from(src[2]);
-        let (hi, lo) = (B64_PAIRS[n >> 12], B64_PAIRS[n & 0xfff]);
-        dst.copy_from_slice(&[hi[0], hi[1], lo[0], lo[1]]);
-    }
-    let tail = groups.remainder();
-    if !tail.is_empty() {
-        let n =
-            (usize::from(tail[0]) << 16) | (usize::from(tail.get(1).copied().unwrap_or(0)) << 8);
-        let last = dst.len() - 4;
-        let (hi, lo) = (B64_PAIRS[n >> 12], B64_PAIRS[n & 0xfff]);
-        dst[last] = hi[0];
-        dst[last + 1] = hi[1];
-        if tail.len() == 2 {
-            dst[last + 2] = lo[0];
-        }
-    }
-}
-
-/// Standard base64 (RFC 4648) without line breaks.
-pub fn base64(data: &[u8]) -> String {
-    let mut out = Vec::new();
-    push_base64(&mut out, data);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Input bytes per 76-character base64 line.
-const BASE64_LINE_INPUT: usize = 57;
-
-/// Appends base64 in 76-character lines, CRLF-terminated (RFC 2045).
-fn push_base64_body(out: &mut Vec<u8>, data: &[u8]) {
-    out.reserve((data.len() + 2) / 3 * 4 + (data.len() / BASE64_LINE_INPUT + 1) * 2);
-    for line in data.chunks(BASE64_LINE_INPUT) {
-        push_base64(out, line);
-        out.extend_from_slice(b"\r\n");
-    }
-}
+use super::base64;
 
 /// No CR, LF or other controls in header text (borrowed when there is nothing to change, as
 /// for nearly every address and subject).
@@ -98,13 +29,13 @@ pub fn encode_header_text(s: &str) -> String {
     for c in s.chars() {
         // 45 input bytes -> 60 base64 chars + 12 of framing = 72.
         if chunk.len() + c.len_utf8() > 45 {
-            words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
+            words.push(format!("=?UTF-8?B?{}?=", base64::encode(chunk.as_bytes())));
             chunk.clear();
         }
         chunk.push(c);
     }
     if !chunk.is_empty() {
-        words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
+        words.push(format!("=?UTF-8?B?{}?=", base64::encode(chunk.as_bytes())));
     }
     words.join("\r\n ")
 }
@@ -141,7 +72,7 @@ pub fn compose_imip(
 ) -> Vec<u8> {
     let boundary = format!(
         "=_mms_{}",
-        base64(message_id.as_bytes())
+        base64::encode(message_id.as_bytes())
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
             .take(24)
@@ -181,14 +112,14 @@ pub fn compose_imip(
     ];
     let encoded: usize = parts
         .iter()
-        .map(|(_, b)| b.len() / 3 * 4 + b.len() / 28)
+        .map(|(_, b)| base64::encoded_len(b.len()) + b.len() / 28 + 2)
         .sum();
     let mut out = Vec::with_capacity(h.len() + encoded + 512);
     out.extend_from_slice(h.as_bytes());
     for (ctype, body) in parts {
         out.extend_from_slice(format!("--{boundary}\r\nContent-Type: {ctype}\r\n").as_bytes());
         out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n\r\n");
-        push_base64_body(&mut out, body);
+        base64::push_lines(&mut out, body);
     }
     out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     out
@@ -197,60 +128,6 @@ pub fn compose_imip(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
-
-    #[test]
-    fn base64_agrees_with_the_six_bit_definition_for_every_length_and_byte() {
-        let data: Vec<u8> = (0..=255u8)
-            .chain((0..=255u8).rev())
-            .cycle()
-            .take(700)
-            .collect();
-        for len in 0..data.len() {
-            let src = &data[len.saturating_sub(40)..len];
-            let mut expect = String::new();
-            for g in src.chunks(3) {
-                let n = g
-                    .iter()
-                    .enumerate()
-                    .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-                for k in 0..4 {
-                    expect.push(if k <= g.len() {
-                        B64[(n >> (18 - 6 * k) & 63) as usize] as char
-                    } else {
-                        '='
-                    });
-                }
-            }
-            assert_eq!(base64(src), expect, "{src:?}");
-        }
-    }
-
-    #[test]
-    fn base64_body_breaks_lines_at_76() {
-        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-        let mut body = Vec::new();
-        push_base64_body(&mut body, &data);
-        let text = String::from_utf8(body).unwrap();
-        let lines: Vec<&str> = text.split_terminator("\r\n").collect();
-        assert!(lines[..lines.len() - 1].iter().all(|l| l.len() == 76));
-        assert_eq!(lines.concat(), base64(&data));
-        let mut empty = Vec::new();
-        push_base64_body(&mut empty, b"");
-        assert!(empty.is_empty());
-    }
 
     #[test]
     fn non_ascii_subjects_are_encoded_words_and_headers_cannot_be_injected() {

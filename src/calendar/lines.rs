@@ -207,17 +207,17 @@ pub(crate) fn find_byte_in(s: &[u8], set: &[u8]) -> Option<usize> {
 
 /// Finds the end of the property name and the unquoted ':' that starts the value.
 fn split_line(unfolded: &[u8]) -> (usize, Option<usize>) {
-    let name_end = unfolded
-        .iter()
-        .position(|&b| b == b';' || b == b':')
-        .unwrap_or(unfolded.len());
+    let name_end = memchr::memchr2(b';', b':', unfolded).unwrap_or(unfolded.len());
     let mut in_quotes = false;
-    for (i, &b) in unfolded.iter().enumerate().skip(name_end) {
-        match b {
-            b'"' => in_quotes = !in_quotes,
-            b':' if !in_quotes => return (name_end, Some(i + 1)),
-            _ => {}
+    let mut i = name_end;
+    while let Some(p) = memchr::memchr2(b'"', b':', &unfolded[i..]) {
+        let at = i + p;
+        if unfolded[at] == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            return (name_end, Some(at + 1));
         }
+        i = at + 1;
     }
     // An unterminated quote: fall back to the first ':' after the name.
     let fallback = unfolded[name_end..]
@@ -247,19 +247,19 @@ impl<'a> Document<'a> {
         let prefix_end = if src.starts_with(BOM) { BOM.len() } else { 0 };
         let mut newline: Option<&'static [u8]> = None;
         let mut fold_char: Option<u8> = None;
-        let mut lines: Vec<ContentLine<'a>> = Vec::with_capacity(src.len() / 48 + 1);
-        // One physical line per step: content `start..content_end`, break up to `full_end`
-        // (CRLF, bare LF or bare CR).
+        // First the physical lines: content `start..content_end`, break up to `full_end` (CRLF,
+        // bare LF or bare CR). Then each logical line from its run of physical ones, so that a
+        // folded line (a long body) is unfolded into one buffer of the right size.
+        let mut physical: Vec<(usize, usize, usize)> = Vec::with_capacity(src.len() / 40 + 1);
         let mut start = prefix_end;
-        let mut n = 0;
         while start < src.len() {
-            let content_end = find_byte_in(&src[start..], b"\n\r").map_or(src.len(), |p| start + p);
+            let content_end =
+                memchr::memchr2(b'\n', b'\r', &src[start..]).map_or(src.len(), |p| start + p);
             let full_end = match src.get(content_end) {
                 None => content_end,
                 Some(b'\r') if src.get(content_end + 1) == Some(&b'\n') => content_end + 2,
                 Some(_) => content_end + 1,
             };
-            n += 1;
             if newline.is_none() && full_end > content_end {
                 newline = Some(match full_end - content_end {
                     2 => b"\r\n",
@@ -267,39 +267,49 @@ impl<'a> Document<'a> {
                     _ => b"\n",
                 });
             }
-            let first = src.get(start).copied();
-            let is_continuation = matches!(first, Some(b' ') | Some(b'\t'));
-            match lines.last_mut() {
-                Some(prev) if is_continuation && !prev.unfolded.is_empty() => {
-                    if fold_char.is_none() {
-                        fold_char = first;
-                    }
-                    let more = &src[start + 1..content_end];
-                    match &mut prev.unfolded {
-                        Cow::Owned(v) => v.extend_from_slice(more),
-                        Cow::Borrowed(b) => {
-                            let mut v = Vec::with_capacity((b.len() + more.len()) * 2);
-                            v.extend_from_slice(b);
-                            v.extend_from_slice(more);
-                            prev.unfolded = Cow::Owned(v);
-                        }
-                    }
-                    prev.raw.end = full_end;
-                }
-                _ => lines.push(ContentLine {
-                    raw: start..full_end,
-                    line_no: n,
-                    unfolded: Cow::Borrowed(&src[start..content_end]),
-                    name_end: 0,
-                    value_start: None,
-                }),
-            }
+            physical.push((start, content_end, full_end));
             start = full_end;
         }
-        for l in &mut lines {
-            let (name_end, value_start) = split_line(&l.unfolded);
-            l.name_end = name_end;
-            l.value_start = value_start;
+        let continues = |&(start, _, _): &(usize, usize, usize)| {
+            matches!(src.get(start), Some(b' ') | Some(b'\t'))
+        };
+        let mut lines: Vec<ContentLine<'a>> = Vec::with_capacity(physical.len());
+        let mut k = 0;
+        while k < physical.len() {
+            let (start, content_end, mut full_end) = physical[k];
+            let first = k;
+            k += 1;
+            // An empty line is never continued (its next line stands on its own).
+            if content_end > start {
+                while k < physical.len() && continues(&physical[k]) {
+                    full_end = physical[k].2;
+                    k += 1;
+                }
+            }
+            let unfolded = if k - first == 1 {
+                Cow::Borrowed(&src[start..content_end])
+            } else {
+                if fold_char.is_none() {
+                    fold_char = src.get(physical[first + 1].0).copied();
+                }
+                let runs = &physical[first + 1..k];
+                let len =
+                    content_end - start + runs.iter().map(|&(s, e, _)| e - (s + 1)).sum::<usize>();
+                let mut v = Vec::with_capacity(len);
+                v.extend_from_slice(&src[start..content_end]);
+                for &(s, e, _) in runs {
+                    v.extend_from_slice(&src[s + 1..e]);
+                }
+                Cow::Owned(v)
+            };
+            let (name_end, value_start) = split_line(&unfolded);
+            lines.push(ContentLine {
+                raw: start..full_end,
+                line_no: first + 1,
+                unfolded,
+                name_end,
+                value_start,
+            });
         }
         Document {
             src,
@@ -497,7 +507,7 @@ fn unescaped_char(x: u8) -> Option<&'static str> {
 fn unescape_pieces(s: &str, mut piece: impl FnMut(&str, usize, bool) -> bool) {
     let bytes = s.as_bytes();
     let mut i = 0;
-    while let Some(p) = s[i..].find('\\') {
+    while let Some(p) = memchr::memchr(b'\\', &bytes[i..]) {
         let at = i + p;
         if at > i && !piece(&s[i..at], i, false) {
             return;

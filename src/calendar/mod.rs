@@ -5,6 +5,7 @@
 //! and mails [`compose_imip`]'s message to the attendees. [`dry_run_diff`] shows what would
 //! change without changing anything.
 
+pub mod base64;
 pub mod block;
 pub mod imip;
 pub mod itip;

@@ -252,15 +252,17 @@ fn parse_time_zones(doc: &Document, st: &Structure) -> TimeZoneTable {
 
 /// One body property (DESCRIPTION or HTML X-ALT-DESC) of one component.
 #[derive(Debug, Clone)]
-struct Body {
+struct Body<'d> {
     event: usize,
     line: usize,
     format: BodyFormat,
+    /// The escaped value, when it is UTF-8 (checked once: bodies are the largest values).
+    raw: Option<&'d str>,
     text: String,
     block: Option<FoundBlock>,
 }
 
-impl Body {
+impl Body<'_> {
     fn has_links(&self) -> bool {
         self.block.as_ref().is_some_and(|b| !b.links.is_empty())
     }
@@ -409,11 +411,11 @@ fn visible_text(s: &str, format: BodyFormat) -> String {
             let mut out = String::with_capacity(s.len() / 2);
             let mut rest = s;
             while !rest.is_empty() {
-                match super::lines::find_byte_in(rest.as_bytes(), b"<>") {
+                match memchr::memchr2(b'<', b'>', rest.as_bytes()) {
                     Some(p) if rest.as_bytes()[p] == b'<' => {
                         out.push_str(&rest[..p]);
                         // Inside a tag until the next '>' (or the end).
-                        rest = match super::lines::find_byte_in(&rest.as_bytes()[p..], b">") {
+                        rest = match memchr::memchr(b'>', &rest.as_bytes()[p..]) {
                             Some(q) => &rest[p + q + 1..],
                             None => "",
                         };
@@ -771,12 +773,17 @@ pub(crate) fn plan<'a>(
             } else {
                 continue;
             };
-            let text = unescape_text(&l.value_lossy());
+            let raw = l.value_str().ok();
+            let text = match raw {
+                Some(r) => unescape_text(r),
+                None => unescape_text(&l.value_lossy()),
+            };
             let block = block::find_block(&text, format);
             bodies.push(Body {
                 event: ei,
                 line: li,
                 format,
+                raw,
                 text,
                 block,
             });
@@ -821,7 +828,7 @@ pub(crate) fn plan<'a>(
             continue;
         }
         let l = &doc.lines[b.line];
-        let raw = l.value_str().map_err(|_| CalendarError::InvalidUtf8 {
+        let raw = b.raw.ok_or_else(|| CalendarError::InvalidUtf8 {
             line: l.line_no,
             property: l.name(),
         })?;

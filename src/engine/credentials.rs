@@ -1,5 +1,5 @@
 //! Secrets for the transports (CalDAV, SMTP): a password type that never prints itself, and
-//! the base64 both Basic auth and SMTP AUTH need.
+//! the Basic authorization header.
 //!
 //! Credentials come from configuration or the environment only. Every error and log line the
 //! transports produce is built from our own words plus the server's reply text; a password is
@@ -74,33 +74,8 @@ impl Credentials {
         raw.extend_from_slice(self.user.as_bytes());
         raw.push(b':');
         raw.extend_from_slice(self.password.0.as_bytes());
-        format!("Basic {}", base64_encode(&raw))
+        format!("Basic {}", crate::calendar::base64::encode(&raw))
     }
-}
-
-const BASE64_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding (RFC 4648 §4).
-pub(crate) fn base64_encode(input: &[u8]) -> String {
-    let mut out = String::with_capacity((input.len() + 2) / 3 * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let sextets = [(n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63];
-        for (i, s) in sextets.iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(BASE64_ALPHABET[*s as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Reads an environment variable, treating unset, empty and non-UTF-8 alike as absent.
@@ -111,22 +86,6 @@ pub(crate) fn env_var(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (plain, encoded) in cases {
-            assert_eq!(base64_encode(plain.as_bytes()), encoded, "{plain}");
-        }
-    }
 
     #[test]
     fn basic_authorization_encodes_user_colon_password() {

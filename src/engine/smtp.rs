@@ -21,9 +21,10 @@
 //! - `MMS_SMTP_HELO` (optional; the EHLO name, default `localhost`);
 //! - `MMS_SMTP_TIMEOUT_SECS` (optional; per read/write and connect, default 60).
 
-use super::credentials::{base64_encode, env_var, Credentials};
+use super::credentials::{env_var, Credentials};
 use super::delivery::{DeliveryError, DeliveryReport, InviteDelivery, RejectedRecipient};
 use super::source::FailureKind;
+use crate::calendar::base64;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
@@ -173,8 +174,8 @@ impl SmtpDelivery {
         plain.push(0);
         plain.extend_from_slice(password.as_bytes());
         text.replace(password, "***")
-            .replace(&base64_encode(&plain), "***")
-            .replace(&base64_encode(password.as_bytes()), "***")
+            .replace(&base64::encode(&plain), "***")
+            .replace(&base64::encode(password.as_bytes()), "***")
     }
 
     fn scrub_rejected(&self, r: RejectedRecipient) -> RejectedRecipient {
@@ -329,18 +330,18 @@ impl Session {
             token.extend_from_slice(user.as_bytes());
             token.push(0);
             token.extend_from_slice(credentials.password.expose().as_bytes());
-            self.command(&format!("AUTH PLAIN {}", base64_encode(&token)), "AUTH")?
+            self.command(&format!("AUTH PLAIN {}", base64::encode(&token)), "AUTH")?
         } else if offered.contains(&"LOGIN") {
             let first = self.command("AUTH LOGIN", "AUTH")?;
             if first.code != 334 {
                 return Err(first.error(&format!("AUTH LOGIN as {user:?}")));
             }
-            let second = self.command(&base64_encode(user.as_bytes()), "AUTH")?;
+            let second = self.command(&base64::encode(user.as_bytes()), "AUTH")?;
             if second.code != 334 {
                 return Err(second.error(&format!("AUTH LOGIN as {user:?}")));
             }
             self.command(
-                &base64_encode(credentials.password.expose().as_bytes()),
+                &base64::encode(credentials.password.expose().as_bytes()),
                 "AUTH",
             )?
         } else {
