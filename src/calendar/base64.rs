@@ -49,33 +49,41 @@ pub fn push_lines(out: &mut Vec<u8>, data: &[u8]) {
     let start = out.len();
     out.resize(start + encoded_len(data.len()) + 2 * lines, b'=');
     let dst = &mut out[start..];
-    for (k, line) in data.chunks(LINE_INPUT).enumerate() {
+    let mut k = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // Whole lines with 4 bytes after them (the wide steps read 28 to use 24).
+            while (k + 1) * LINE_INPUT + 4 <= data.len() {
+                let line = &mut dst[k * 78..k * 78 + 78];
+                // SAFETY: AVX2 is present (checked just above).
+                let done =
+                    unsafe { wide::encode_avx2(&mut line[..76], &data[k * LINE_INPUT..], 57) };
+                debug_assert_eq!(done, LINE_INPUT);
+                line[76..].copy_from_slice(b"\r\n");
+                k += 1;
+            }
+        }
+    }
+    for (k, line) in data.chunks(LINE_INPUT).enumerate().skip(k) {
         let at = k * 78;
         let symbols = encoded_len(line.len());
-        // The bytes after this line may be read (never encoded) by the wide path.
-        encode_into_with_lookahead(&mut dst[at..at + symbols], &data[k * LINE_INPUT..]);
+        encode_into(&mut dst[at..at + symbols], line);
         dst[at + symbols..at + symbols + 2].copy_from_slice(b"\r\n");
     }
 }
 
 /// Encodes `data` into `dst` (exactly `encoded_len(data.len())` bytes, padding included).
 fn encode_into(dst: &mut [u8], data: &[u8]) {
-    encode_into_with_lookahead(dst, data)
-}
-
-/// Encodes the first `dst.len() / 4 * 3` bytes of `src` (fewer at its end, then padded) into
-/// `dst`; `src` may go on past them, and the wide path may read those bytes, never encode them.
-fn encode_into_with_lookahead(dst: &mut [u8], src: &[u8]) {
-    let n = (dst.len() / 4 * 3).min(src.len());
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     {
-        if n >= 28 && std::arch::is_x86_feature_detected!("avx2") {
+        if data.len() >= 28 && std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 is present (checked just above).
-            done = unsafe { wide::encode_avx2(dst, src, n) };
+            done = unsafe { wide::encode_avx2(dst, data, data.len()) };
         }
     }
-    encode_scalar(&mut dst[done / 3 * 4..], &src[done..n]);
+    encode_scalar(&mut dst[done / 3 * 4..], &data[done..]);
 }
 
 /// The 12-bit-table encoder for `data` into `dst` (`encoded_len(data.len())` bytes).

@@ -240,7 +240,7 @@ fn url_len(tail: &str) -> usize {
 fn each_url(text: &str, format: BodyFormat, mut each: impl FnMut(Cow<'_, str>) -> bool) {
     // One searcher for the whole scan; matches inside a URL already taken are skipped.
     let mut next = 0;
-    for (start, _) in text.match_indices("http") {
+    for start in memchr::memmem::find_iter(text.as_bytes(), b"http") {
         if start < next {
             continue;
         }
@@ -393,13 +393,25 @@ fn html_runs(body: &str) -> Vec<Separator> {
     out
 }
 
+/// ASCII-case-insensitive search for `needle` in `hay` from byte `from`: candidates are the
+/// places of its first byte (either case), found by memchr.
 fn find_ci(hay: &str, needle: &str, from: usize) -> Option<usize> {
     let h = hay.as_bytes();
     let n = needle.as_bytes();
-    if n.is_empty() || h.len() < n.len() {
-        return None;
+    let (&first, _) = n.split_first()?;
+    let mut i = from;
+    while i + n.len() <= h.len() {
+        let at = i + memchr::memchr2(
+            first.to_ascii_lowercase(),
+            first.to_ascii_uppercase(),
+            &h[i..=h.len() - n.len()],
+        )?;
+        if h[at..at + n.len()].eq_ignore_ascii_case(n) {
+            return Some(at);
+        }
+        i = at + 1;
     }
-    (from..=h.len() - n.len()).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+    None
 }
 
 /// The `<p` or `<div` element that encloses a separator run: (element start, tag name).
@@ -611,6 +623,21 @@ mod tests {
             "\u{a0} \u{fffd}\u{fffd}\u{fffd}x"
         );
         assert_eq!(decode_entities("a&amp;é"), "a&é");
+    }
+
+    #[test]
+    fn case_insensitive_search_agrees_with_comparing_at_every_offset() {
+        let hay = "<DIV><p>x</P><Div class=a></div></dIv>é<p";
+        for needle in ["</div", "<p", "</p", "<div", "é<P", "x", "zz", ""] {
+            for from in 0..=hay.len() {
+                let naive = (from..=hay.len().saturating_sub(needle.len()))
+                    .filter(|_| !needle.is_empty() && hay.len() >= needle.len())
+                    .find(|&i| {
+                        hay.as_bytes()[i..i + needle.len()].eq_ignore_ascii_case(needle.as_bytes())
+                    });
+                assert_eq!(find_ci(hay, needle, from), naive, "{needle:?} from {from}");
+            }
+        }
     }
 
     const U80: &str =

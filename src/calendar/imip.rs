@@ -40,8 +40,8 @@ pub fn encode_header_text(s: &str) -> String {
     words.join("\r\n ")
 }
 
-/// `Name <addr>` with the name quoted or encoded as needed.
-fn mailbox(name: Option<&str>, addr: &str) -> String {
+/// Appends `Name <addr>`, the name quoted or encoded as needed.
+fn push_mailbox(out: &mut String, name: Option<&str>, addr: &str) {
     const NOT_IN_ADDRESS: [char; 5] = ['<', '>', ',', '"', ' '];
     let addr = header_safe(addr);
     let addr = if addr.contains(NOT_IN_ADDRESS) {
@@ -51,14 +51,24 @@ fn mailbox(name: Option<&str>, addr: &str) -> String {
     };
     match name.map(header_safe).filter(|n| !n.is_empty()) {
         Some(n) if n.is_ascii() => {
-            format!(
-                "\"{}\" <{addr}>",
-                n.replace('\\', "\\\\").replace('"', "\\\"")
-            )
+            out.push('"');
+            for c in n.chars() {
+                if c == '\\' || c == '"' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push_str("\" ");
         }
-        Some(n) => format!("{} <{addr}>", encode_header_text(&n)),
-        None => format!("<{addr}>"),
+        Some(n) => {
+            out.push_str(&encode_header_text(&n));
+            out.push(' ');
+        }
+        None => {}
     }
+    out.push('<');
+    out.push_str(&addr);
+    out.push('>');
 }
 
 /// Composes the iMIP REQUEST for a rewritten meeting. `from` is the organizer (or the tenant's
@@ -70,38 +80,46 @@ pub fn compose_imip(
     message_id: &str,
     date: chrono::DateTime<chrono::Utc>,
 ) -> Vec<u8> {
-    let boundary = format!(
-        "=_mms_{}",
-        base64::encode(message_id.as_bytes())
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(24)
-            .collect::<String>()
-    );
+    let boundary: String = base64::encode(message_id.as_bytes())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(24)
+        .collect();
     let from_name = if crate::rules::eligibility::same_address(from, &m.organizer) {
         m.organizer_name.as_deref()
     } else {
         None
     };
-    let mut h = String::new();
-    h.push_str(&format!("From: {}\r\n", mailbox(from_name, from)));
+    let mut h = String::with_capacity(512 + 48 * m.attendees.len());
+    h.push_str("From: ");
+    push_mailbox(&mut h, from_name, from);
+    h.push_str("\r\n");
     if let Some(s) = sender.filter(|s| !crate::rules::eligibility::same_address(s, from)) {
-        h.push_str(&format!("Sender: {}\r\n", mailbox(None, s)));
+        h.push_str("Sender: ");
+        push_mailbox(&mut h, None, s);
+        h.push_str("\r\n");
     }
-    let to: Vec<String> = m.attendees.iter().map(|a| mailbox(None, a)).collect();
-    if to.is_empty() {
+    if m.attendees.is_empty() {
         h.push_str("To: undisclosed-recipients:;\r\n");
     } else {
-        h.push_str(&format!("To: {}\r\n", to.join(",\r\n ")));
+        h.push_str("To: ");
+        for (k, a) in m.attendees.iter().enumerate() {
+            if k > 0 {
+                h.push_str(",\r\n ");
+            }
+            push_mailbox(&mut h, None, a);
+        }
+        h.push_str("\r\n");
     }
-    h.push_str(&format!("Subject: {}\r\n", encode_header_text(&m.summary)));
-    h.push_str(&format!("Date: {}\r\n", date.to_rfc2822()));
-    let id = header_safe(message_id).replace(['<', '>'], "");
-    h.push_str(&format!("Message-ID: <{id}>\r\n"));
-    h.push_str("MIME-Version: 1.0\r\n");
-    h.push_str(&format!(
-        "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
-    ));
+    h.push_str("Subject: ");
+    h.push_str(&encode_header_text(&m.summary));
+    h.push_str("\r\nDate: ");
+    h.push_str(&date.to_rfc2822());
+    h.push_str("\r\nMessage-ID: <");
+    h.push_str(&header_safe(message_id).replace(['<', '>'], ""));
+    h.push_str(">\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"=_mms_");
+    h.push_str(&boundary);
+    h.push_str("\"\r\n\r\n");
     let parts: [(&str, &[u8]); 3] = [
         ("text/plain; charset=UTF-8", m.body_text.as_bytes()),
         ("text/html; charset=UTF-8", m.body_html.as_bytes()),
@@ -117,11 +135,16 @@ pub fn compose_imip(
     let mut out = Vec::with_capacity(h.len() + encoded + 512);
     out.extend_from_slice(h.as_bytes());
     for (ctype, body) in parts {
-        out.extend_from_slice(format!("--{boundary}\r\nContent-Type: {ctype}\r\n").as_bytes());
-        out.extend_from_slice(b"Content-Transfer-Encoding: base64\r\n\r\n");
+        out.extend_from_slice(b"--=_mms_");
+        out.extend_from_slice(boundary.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Type: ");
+        out.extend_from_slice(ctype.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
         base64::push_lines(&mut out, body);
     }
-    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out.extend_from_slice(b"--=_mms_");
+    out.extend_from_slice(boundary.as_bytes());
+    out.extend_from_slice(b"--\r\n");
     out
 }
 
@@ -137,9 +160,19 @@ mod tests {
             assert!(w.len() <= 75, "{w}");
         }
         assert_eq!(encode_header_text("a\r\nBcc: x@y"), "a  Bcc: x@y");
+        let mailbox = |name, addr| {
+            let mut out = String::new();
+            push_mailbox(&mut out, name, addr);
+            out
+        };
         assert_eq!(
             mailbox(Some("Shaw, \"A\""), "a@b.c"),
             "\"Shaw, \\\"A\\\"\" <a@b.c>"
         );
+        assert_eq!(
+            mailbox(Some("Back\\slash"), "a@b.c"),
+            "\"Back\\\\slash\" <a@b.c>"
+        );
+        assert_eq!(mailbox(None, "<a b@c.d>"), "<ab@c.d>");
     }
 }
