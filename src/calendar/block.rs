@@ -431,8 +431,7 @@ fn enclosing_open(body: &str, run_start: usize) -> Option<(usize, &'static str)>
                 && matches!(rest[t.len()], b' ' | b'>' | b'\t' | b'\r' | b'\n' | b'/')
             {
                 // The run must still be inside: no closing tag of that name in between.
-                let close = format!("</{tag}");
-                if find_ci(&body[..run_start], &close, i).is_some() {
+                if find_ci(&body[..run_start], closing_tag(tag), i).is_some() {
                     return None;
                 }
                 return Some((i, tag));
@@ -446,15 +445,32 @@ fn enclosing_open(body: &str, run_start: usize) -> Option<(usize, &'static str)>
     None
 }
 
-/// End (exclusive) of the element `tag` that is open at `from`, counting nested elements.
+/// `<tag` and `</tag` of the two block elements a separator can sit in.
+fn opening_tag(tag: &str) -> &'static str {
+    if tag == "p" {
+        "<p"
+    } else {
+        "<div"
+    }
+}
+
+fn closing_tag(tag: &str) -> &'static str {
+    if tag == "p" {
+        "</p"
+    } else {
+        "</div"
+    }
+}
+
+/// End (exclusive) of the element `tag` (`p` or `div`) that is open at `from`, counting nested
+/// elements.
 fn enclosing_close(body: &str, from: usize, tag: &str) -> Option<usize> {
-    let open = format!("<{tag}");
-    let close = format!("</{tag}");
+    let (open, close) = (opening_tag(tag), closing_tag(tag));
     let mut depth = 0usize;
     let mut i = from;
     loop {
-        let next_close = find_ci(body, &close, i)?;
-        let next_open = find_ci(body, &open, i).filter(|&o| {
+        let next_close = find_ci(body, close, i)?;
+        let next_open = find_ci(body, open, i).filter(|&o| {
             o < next_close
                 && body
                     .as_bytes()

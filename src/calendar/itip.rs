@@ -31,7 +31,8 @@ pub fn split_params_raw(params: &str) -> Vec<&str> {
     if let Some(s) = start {
         out.push(&params[s..]);
     }
-    out.into_iter().filter(|p| !p.is_empty()).collect()
+    out.retain(|p| !p.is_empty());
+    out
 }
 
 fn param_name(p: &str) -> &str {

@@ -51,7 +51,9 @@ fn is_blank(l: &ContentLine) -> bool {
 /// Checks BEGIN/END nesting and indexes the components.
 pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
     let mut s = Structure::default();
-    let mut stack: Vec<(String, usize)> = Vec::new();
+    // Component names as written (compared ignoring case): no String per BEGIN/END.
+    let mut stack: Vec<(&[u8], usize)> = Vec::with_capacity(8);
+    let upper = |name: &[u8]| String::from_utf8_lossy(name).to_ascii_uppercase();
     let mut current_event: Option<Event> = None;
     let mut seen_calendar = false;
     for (i, l) in doc.lines.iter().enumerate() {
@@ -69,12 +71,12 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             ));
         }
         if l.is("BEGIN") {
-            let name = l.value_lossy().trim().to_ascii_uppercase();
+            let name = trimmed_name(l.value_bytes());
             if stack.is_empty() {
-                if name != "VCALENDAR" {
+                if !name.eq_ignore_ascii_case(b"VCALENDAR") {
                     return Err(malformed(
                         l,
-                        format!("expected BEGIN:VCALENDAR, found BEGIN:{name}"),
+                        format!("expected BEGIN:VCALENDAR, found BEGIN:{}", upper(name)),
                     ));
                 }
                 seen_calendar = true;
@@ -83,10 +85,10 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             if stack.len() > 64 {
                 return Err(malformed(l, "components nested more than 64 deep"));
             }
-            if stack.len() == 1 && name == "VEVENT" {
+            if stack.len() == 1 && name.eq_ignore_ascii_case(b"VEVENT") {
                 current_event = Some(Event {
                     end: i,
-                    props: Vec::new(),
+                    props: Vec::with_capacity(48),
                     children: Vec::new(),
                 });
             }
@@ -99,15 +101,15 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             continue;
         }
         if l.is("END") {
-            let name = l.value_lossy().trim().to_ascii_uppercase();
+            let name = trimmed_name(l.value_bytes());
             match stack.pop() {
-                Some((open, begin)) if open == name => {
-                    if stack.len() == 1 && name == "VEVENT" {
+                Some((open, begin)) if open.eq_ignore_ascii_case(name) => {
+                    if stack.len() == 1 && name.eq_ignore_ascii_case(b"VEVENT") {
                         if let Some(mut ev) = current_event.take() {
                             ev.end = i;
                             s.events.push(ev);
                         }
-                    } else if stack.len() == 1 && name == "VTIMEZONE" {
+                    } else if stack.len() == 1 && name.eq_ignore_ascii_case(b"VTIMEZONE") {
                         s.vtimezones.push(begin..i + 1);
                     } else if stack.len() == 2 {
                         if let Some(ev) = current_event.as_mut() {
@@ -118,9 +120,12 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
                     }
                 }
                 Some((open, _)) => {
-                    return Err(malformed(l, format!("END:{name} closes BEGIN:{open}")));
+                    return Err(malformed(
+                        l,
+                        format!("END:{} closes BEGIN:{}", upper(name), upper(open)),
+                    ));
                 }
-                None => return Err(malformed(l, format!("END:{name} without BEGIN"))),
+                None => return Err(malformed(l, format!("END:{} without BEGIN", upper(name)))),
             }
             continue;
         }
@@ -145,6 +150,7 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
         }
     }
     if let Some((open, begin)) = stack.last() {
+        let open = upper(open);
         return Err(CalendarError::Malformed {
             line: doc.lines[*begin].line_no,
             message: format!("BEGIN:{open} is never closed (missing END:{open})"),
@@ -157,6 +163,23 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
         });
     }
     Ok(s)
+}
+
+/// A component name without surrounding whitespace (Unicode whitespace when it is UTF-8, as
+/// `str::trim`), borrowed.
+fn trimmed_name(bytes: &[u8]) -> &[u8] {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.trim().as_bytes();
+    }
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &bytes[start..end]
 }
 
 fn prop<'d, 'a>(doc: &'d Document<'a>, ev: &Event, name: &str) -> Option<&'d ContentLine<'a>> {
@@ -597,7 +620,17 @@ pub(crate) struct Plan<'a> {
 }
 
 fn format_utc(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y%m%dT%H%M%SZ").to_string()
+    use chrono::{Datelike, Timelike};
+    // (chrono's `format` parses its pattern on every call.)
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Builds `NAME;PARAMS:value` with the original name and parameters, folded in file style.
@@ -633,21 +666,21 @@ fn new_line(doc: &Document, logical: &str) -> Vec<u8> {
 /// spelling it is, and it is replaced by the new id in the same spelling.
 fn swap_thread(value: &str, old: &str, new: &str) -> Option<String> {
     // (core, rest) of `19:core@rest`.
-    let parts = |t: &str| {
+    fn parts(t: &str) -> Option<(&str, &str)> {
         let t = t.strip_prefix("19:")?;
-        let at = t.find('@')?;
-        Some((t[..at].to_string(), t[at + 1..].to_string()))
-    };
+        t.split_once('@')
+    }
     let (Some((old_core, old_rest)), Some((new_core, new_rest))) = (parts(old), parts(new)) else {
         return None;
     };
     if old_core.is_empty() {
         return None;
     }
+    let core = memchr::memmem::Finder::new(old_core.as_bytes());
     let mut out = String::new();
     let mut copied = 0;
     let mut from = 0;
-    while let Some(p) = value[from..].find(old_core.as_str()) {
+    while let Some(p) = core.find(&value.as_bytes()[from..]) {
         let at = from + p;
         from = at + old_core.len();
         // (The spelling's "19:" must lie after what was already replaced.)
@@ -660,7 +693,7 @@ fn swap_thread(value: &str, old: &str, new: &str) -> Option<String> {
         };
         let tail = &value[from..];
         let sep = match tail.as_bytes().first() {
-            Some(&c @ (b'@' | b'-')) if tail[1..].starts_with(old_rest.as_str()) => c,
+            Some(&c @ (b'@' | b'-')) if tail[1..].starts_with(old_rest) => c,
             _ => continue,
         };
         // `19_x-thread` is not a spelling Teams uses.
@@ -668,11 +701,14 @@ fn swap_thread(value: &str, old: &str, new: &str) -> Option<String> {
             continue;
         }
         let end = from + 1 + old_rest.len();
+        if out.capacity() == 0 {
+            out.reserve(value.len() + new_core.len() + new_rest.len());
+        }
         out.push_str(&value[copied..at - 3]);
         out.push_str(prefix);
-        out.push_str(&new_core);
+        out.push_str(new_core);
         out.push(char::from(sep));
-        out.push_str(&new_rest);
+        out.push_str(new_rest);
         copied = end;
         from = end;
     }
@@ -733,12 +769,12 @@ pub(crate) fn plan<'a>(
     if let Err(r) = eligibility::organizer_only(organizer.as_deref(), req.organizer) {
         return Ok(Err(r));
     }
-    let attendees: Vec<String> = st
+    let attendees: Vec<std::borrow::Cow<str>> = st
         .events
         .iter()
         .flat_map(|ev| ev.props.iter().map(|&i| &doc.lines[i]))
         .filter(|l| l.is("ATTENDEE"))
-        .map(|l| l.value_lossy().trim().to_string())
+        .map(|l| l.value_lossy())
         .collect();
     if let Err(r) = eligibility::attendee_limit(&attendees, req.organizer) {
         return Ok(Err(r));
@@ -1056,16 +1092,16 @@ pub fn rewrite_calendar_object(
             }
         }
     }
-    let master_text = p
-        .bodies
-        .iter()
-        .find(|b| b.event == p.primary && b.format == BodyFormat::Text)
-        .map(|b| b.after.clone());
-    let master_html = p
-        .bodies
-        .iter()
-        .find(|b| b.event == p.primary && b.format == BodyFormat::Html)
-        .map(|b| b.after.clone());
+    // The master's rewritten bodies are the mail's parts: moved out, not copied.
+    let mut bodies = p.bodies;
+    let mut master_body = |format: BodyFormat| {
+        bodies
+            .iter_mut()
+            .find(|b| b.event == p.primary && b.format == format)
+            .map(|b| std::mem::take(&mut b.after))
+    };
+    let master_text = master_body(BodyFormat::Text);
+    let master_html = master_body(BodyFormat::Html);
     // (No text body in the master: the new block alone, as rendered once for this organizer.)
     let body_text = master_text.unwrap_or_else(|| {
         prepared(req.coordinates)

@@ -121,10 +121,13 @@ pub fn organizer_only(organizer_property: Option<&str>, user: &str) -> Result<()
 
 /// More than 250 attendees including the organizer: skipped. `attendees` are the ATTENDEE
 /// addresses; the organizer is counted once whether or not it is listed among them.
-pub fn attendee_limit(attendees: &[String], organizer: &str) -> Result<(), SkipReason> {
+pub fn attendee_limit<A: AsRef<str>>(attendees: &[A], organizer: &str) -> Result<(), SkipReason> {
+    if attendees.len() < MAX_ATTENDEES_INCLUDING_ORGANIZER {
+        return Ok(()); // at most len + 1 distinct, counting the organizer
+    }
     let mut distinct: Vec<String> = attendees
         .iter()
-        .map(|a| calendar_address(a).to_ascii_lowercase())
+        .map(|a| calendar_address(a.as_ref()).to_ascii_lowercase())
         .filter(|a| !same_address(a, organizer))
         .collect();
     distinct.sort();
