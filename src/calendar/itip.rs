@@ -10,29 +10,28 @@ use super::rewrite::{structure, Structure};
 use super::CalendarError;
 use crate::rules::eligibility::same_address;
 
-/// Splits `;A=1;B="x;y"` into raw `A=1`, `B="x;y"` items (quotes respected).
-pub fn split_params_raw(params: &str) -> Vec<&str> {
-    let mut out = Vec::new();
+/// Calls `each` with the raw `A=1`, `B="x;y"` items of `;A=1;B="x;y"` (quotes respected,
+/// empty items skipped), in order.
+fn each_param_raw<'p>(params: &'p str, mut each: impl FnMut(&'p str)) {
     let bytes = params.as_bytes();
     let mut in_quotes = false;
     let mut start = None;
+    let mut emit = |from: Option<usize>, to: usize| {
+        if let Some(s) = from.filter(|&s| s < to) {
+            each(&params[s..to]);
+        }
+    };
     for (i, &b) in bytes.iter().enumerate() {
         match b {
             b'"' => in_quotes = !in_quotes,
             b';' if !in_quotes => {
-                if let Some(s) = start {
-                    out.push(&params[s..i]);
-                }
+                emit(start, i);
                 start = Some(i + 1);
             }
             _ => {}
         }
     }
-    if let Some(s) = start {
-        out.push(&params[s..]);
-    }
-    out.retain(|p| !p.is_empty());
-    out
+    emit(start, params.len());
 }
 
 fn param_name(p: &str) -> &str {
@@ -43,13 +42,12 @@ fn param_name(p: &str) -> &str {
 fn reparam(name: &[u8], params: &str, drop: &[&str], add: &[&str], value: &[u8]) -> Vec<u8> {
     let mut logical = Vec::with_capacity(name.len() + params.len() + value.len() + 48);
     logical.extend_from_slice(name);
-    for p in split_params_raw(params) {
-        if drop.iter().any(|d| param_name(p).eq_ignore_ascii_case(d)) {
-            continue;
+    each_param_raw(params, |p| {
+        if !drop.iter().any(|d| param_name(p).eq_ignore_ascii_case(d)) {
+            logical.push(b';');
+            logical.extend_from_slice(p.as_bytes());
         }
-        logical.push(b';');
-        logical.extend_from_slice(p.as_bytes());
-    }
+    });
     for a in add {
         logical.push(b';');
         logical.extend_from_slice(a.as_bytes());
@@ -194,9 +192,8 @@ mod tests {
 
     #[test]
     fn quoted_params_split_whole() {
-        assert_eq!(
-            split_params_raw(";A=1;B=\"x;y\";C"),
-            vec!["A=1", "B=\"x;y\"", "C"]
-        );
+        let mut items = Vec::new();
+        each_param_raw(";A=1;;B=\"x;y\";C", |p| items.push(p));
+        assert_eq!(items, vec!["A=1", "B=\"x;y\"", "C"]);
     }
 }

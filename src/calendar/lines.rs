@@ -342,22 +342,42 @@ impl<'a> Document<'a> {
             .sum();
         let mut out = Vec::with_capacity(self.src.len() + changed);
         out.extend_from_slice(&self.src[self.prefix.clone()]);
-        let inserts = |out: &mut Vec<u8>, i: usize| {
+        // The lines cover the source contiguously: the unchanged ones between two edited
+        // places are copied as one run.
+        let copy_lines = |out: &mut Vec<u8>, from: usize, to: usize| {
+            if from < to {
+                out.extend_from_slice(
+                    &self.src[self.lines[from].raw.start..self.lines[to - 1].raw.end],
+                );
+            }
+        };
+        let mut places: Vec<usize> = layers
+            .iter()
+            .flat_map(|e| e.replace.keys().chain(e.inserts.keys()))
+            .copied()
+            .collect();
+        places.sort_unstable();
+        places.dedup();
+        let mut next = 0; // the first line not written yet
+                          // (An insertion keyed past the end has no place: it was never written.)
+        for &i in places.iter().filter(|&&i| i <= self.lines.len()) {
+            copy_lines(&mut out, next, i);
+            next = i;
             for e in layers {
                 if let Some(ins) = e.inserts.get(&i) {
                     out.extend_from_slice(ins);
                 }
             }
-        };
-        for (i, line) in self.lines.iter().enumerate() {
-            inserts(&mut out, i);
-            match layers.iter().rev().find_map(|e| e.replace.get(&i)) {
-                Some(Some(bytes)) => out.extend_from_slice(bytes),
-                Some(None) => {}
-                None => out.extend_from_slice(&self.src[line.raw.clone()]),
+            if i < self.lines.len() {
+                match layers.iter().rev().find_map(|e| e.replace.get(&i)) {
+                    Some(Some(bytes)) => out.extend_from_slice(bytes),
+                    Some(None) => {}
+                    None => copy_lines(&mut out, i, i + 1),
+                }
+                next = i + 1;
             }
         }
-        inserts(&mut out, self.lines.len());
+        copy_lines(&mut out, next, self.lines.len());
         out
     }
 
@@ -600,6 +620,32 @@ pub fn escaped_offset(s: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layered_edits_replace_delete_and_insert_in_place_and_copy_the_rest() {
+        let src = b"A:1\r\nB:2\r\n x\r\nC:3\r\nD:4\r\nE:5\r\n";
+        let doc = Document::parse(src);
+        assert_eq!(doc.lines.len(), 5);
+        let mut first = Edits::default();
+        first.set(1, b"B:two\r\n".to_vec());
+        first.delete(3);
+        first.insert_before(0, b"Z:0\r\n".to_vec());
+        first.insert_before(5, b"END:1\r\n".to_vec());
+        first.insert_before(9, b"NEVER:9\r\n".to_vec());
+        let mut second = Edits::default();
+        second.set(1, b"B:last\r\n".to_vec());
+        second.insert_before(0, b"Y:0\r\n".to_vec());
+        second.insert_before(5, b"END:2\r\n".to_vec());
+        assert_eq!(
+            doc.write_layers(&[&first, &second]),
+            b"Z:0\r\nY:0\r\nA:1\r\nB:last\r\nC:3\r\nE:5\r\nEND:1\r\nEND:2\r\n".to_vec()
+        );
+        assert_eq!(
+            doc.write(&first),
+            b"Z:0\r\nA:1\r\nB:two\r\nC:3\r\nE:5\r\nEND:1\r\n".to_vec()
+        );
+        assert_eq!(doc.write(&Edits::default()), src.to_vec());
+    }
 
     #[test]
     fn unchanged_document_writes_back_identically() {
