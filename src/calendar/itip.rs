@@ -5,7 +5,7 @@
 //! PARTSTAT=NEEDS-ACTION with RSVP=TRUE, ORGANIZER with SENT-BY when someone else sends, and
 //! the organizer's own alarms left out.
 
-use super::lines::{utf8_lossy, Document, Edits};
+use super::lines::{Document, Edits};
 use super::rewrite::{structure, Structure};
 use super::CalendarError;
 use crate::rules::eligibility::same_address;
@@ -106,7 +106,7 @@ pub(crate) fn request_edits(
     for ev in &st.events {
         for &i in &ev.props {
             let l = &doc.lines[i];
-            let params = || utf8_lossy(l.params_bytes());
+            let params = || l.params_lossy();
             if l.is("ATTENDEE") {
                 if same_address(&l.value_lossy(), organizer) {
                     continue; // the organizer's own entry keeps its PARTSTAT

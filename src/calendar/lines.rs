@@ -44,6 +44,10 @@ pub struct ContentLine<'a> {
     name_end: usize,
     /// Start of the value in `unfolded` (just after the unquoted ':'); `None` when the line has no ':'.
     value_start: Option<usize>,
+    /// `unfolded` is known to be UTF-8: the whole source was (checked once by
+    /// [`Document::parse`]; every piece of it cut at line breaks, fold characters, ';' or ':'
+    /// is then UTF-8 too).
+    utf8: bool,
 }
 
 /// A parameter of a content line, e.g. `TZID="Pacific Standard Time"`.
@@ -86,13 +90,33 @@ impl ContentLine<'_> {
         }
     }
 
+    /// `bytes` (a piece of this line) as text, lossy for the odd non-UTF-8 producer; not
+    /// validated again when the whole document was UTF-8.
+    fn text_of<'s>(&self, bytes: &'s [u8]) -> Cow<'s, str> {
+        if self.utf8 {
+            // SAFETY: `utf8` is only set when the source is valid UTF-8, and `bytes` is a
+            // piece of this line cut at ASCII bytes (see the field).
+            return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
+        utf8_lossy(bytes)
+    }
+
     /// The raw value as UTF-8 text (lossy for the odd non-UTF-8 producer).
     pub fn value_lossy(&self) -> Cow<'_, str> {
-        utf8_lossy(self.value_bytes())
+        self.text_of(self.value_bytes())
+    }
+
+    /// The parameters exactly as written (see [`Self::params_bytes`]), as text.
+    pub fn params_lossy(&self) -> Cow<'_, str> {
+        self.text_of(self.params_bytes())
     }
 
     /// The raw value, strictly UTF-8.
     pub fn value_str(&self) -> Result<&str, LineError> {
+        // (Borrowed exactly when the bytes are UTF-8.)
+        if let Cow::Borrowed(s) = self.text_of(self.value_bytes()) {
+            return Ok(s);
+        }
         std::str::from_utf8(self.value_bytes()).map_err(|e| LineError {
             line: self.line_no,
             message: format!(
@@ -115,7 +139,7 @@ impl ContentLine<'_> {
 
     /// Parameters in order. Values in DQUOTEs may contain ';', ':' and ','.
     pub fn params(&self) -> Vec<Param> {
-        parse_params(&utf8_lossy(self.params_bytes()))
+        parse_params(&self.params_lossy())
     }
 
     /// The first value of a parameter (case-insensitive name).
@@ -273,6 +297,7 @@ impl<'a> Document<'a> {
         let continues = |&(start, _, _): &(usize, usize, usize)| {
             matches!(src.get(start), Some(b' ') | Some(b'\t'))
         };
+        let utf8 = std::str::from_utf8(src).is_ok();
         let mut lines: Vec<ContentLine<'a>> = Vec::with_capacity(physical.len());
         let mut k = 0;
         while k < physical.len() {
@@ -309,6 +334,7 @@ impl<'a> Document<'a> {
                 unfolded,
                 name_end,
                 value_start,
+                utf8,
             });
         }
         Document {
@@ -620,6 +646,26 @@ pub fn escaped_offset(s: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_text_when_utf8_and_lossy_or_refused_when_not() {
+        let doc = Document::parse("A;X=é:café\r\nB:ok\r\n".as_bytes());
+        assert_eq!(doc.lines[0].value_str().unwrap(), "café");
+        assert_eq!(doc.lines[0].params_lossy(), ";X=é");
+        // A fold inside a character: the file is not UTF-8, the unfolded line is.
+        let split = "D:caf\u{e9}!\r\n".as_bytes();
+        let at = split.iter().position(|&b| b == 0xA9).unwrap();
+        let mut folded = split[..at].to_vec();
+        folded.extend_from_slice(b"\r\n ");
+        folded.extend_from_slice(&split[at..]);
+        let doc = Document::parse(&folded);
+        assert_eq!(doc.lines[0].value_str().unwrap(), "café!");
+        // Not UTF-8 at all.
+        let doc = Document::parse(b"E:caf\xe9\r\nF:fine\r\n");
+        assert!(doc.lines[0].value_str().is_err());
+        assert_eq!(doc.lines[0].value_lossy(), "caf\u{fffd}");
+        assert_eq!(doc.lines[1].value_str().unwrap(), "fine");
+    }
 
     #[test]
     fn layered_edits_replace_delete_and_insert_in_place_and_copy_the_rest() {
