@@ -1481,7 +1481,32 @@ pub fn has_instance_ending_after(
     tz: &TimeZoneTable,
     now: DateTime<Utc>,
 ) -> Result<bool, RecurrenceError> {
+    if single_starts_clearly_after(input, now) {
+        return Ok(true);
+    }
     check_future(input, tz, now).map(|c| c.has_future_instance)
+}
+
+/// A single meeting (no RRULE, RDATE, EXDATE or DURATION) whose DTSTART and DTEND, read as
+/// local times, are both more than the largest UTC offset after `now`: it ends after `now` in
+/// whatever zone it is, so the zone need not be resolved (most meetings a migration finds). Any
+/// value that does not parse is left to the full check, which reports it.
+fn single_starts_clearly_after(input: &RecurrenceInput, now: DateTime<Utc>) -> bool {
+    if !(input.rrules.is_empty() && input.rdates.is_empty() && input.exdates.is_empty())
+        || input.duration.is_some()
+    {
+        return false;
+    }
+    let Some(end) = &input.dtend else {
+        return false;
+    };
+    let parsed = |p: &RawDateProp| parse_date_or_datetime(&p.value).ok().map(|(t, _, _)| t);
+    let (Some(start), Some(end)) = (parsed(&input.dtstart), parsed(end)) else {
+        return false;
+    };
+    // (An hour more than the offset bound: a DST gap only moves a time later.)
+    let margin = Duration::seconds(i64::from(super::tz::MAX_OFFSET_SECS) + 3600);
+    start.min(end) - margin > now.naive_utc()
 }
 
 /// [`has_instance_ending_after`] plus the TZIDs that fell back to UTC. Stops at the first
@@ -1625,6 +1650,64 @@ mod tests {
             rrules: vec!["FREQ=MONTHLY;COUNT=22;BYDAY=WE;BYSETPOS=2".into()],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_single_meeting_judged_future_without_its_zone_is_future_in_every_zone() {
+        let now = utc("20261101T120000Z");
+        let tables = [TimeZoneTable::new(), TimeZoneTable::from_ics(CST)];
+        let zones = [
+            None,
+            Some("Central Standard Time"),
+            Some("Pacific/Kiritimati"),
+            Some("Etc/GMT+12"),
+            Some("Tokyo Standard Time"),
+            Some("No/Such_Zone"),
+        ];
+        let mut fast = 0;
+        for hours in -60i64..=60 {
+            let start = now.naive_utc() + Duration::hours(hours);
+            for length in [0i64, 1, 30] {
+                let end = start + Duration::minutes(length * 30);
+                for tzid in zones {
+                    for form in ["%Y%m%dT%H%M%S", "%Y%m%dT%H%M%SZ", "%Y%m%d"] {
+                        let input = RecurrenceInput {
+                            dtstart: RawDateProp::new(&start.format(form).to_string(), tzid, None),
+                            dtend: Some(RawDateProp::new(
+                                &end.format(form).to_string(),
+                                tzid,
+                                None,
+                            )),
+                            ..Default::default()
+                        };
+                        if single_starts_clearly_after(&input, now) {
+                            fast += 1;
+                            for t in &tables {
+                                assert!(
+                                    check_future(&input, t, now).unwrap().has_future_instance,
+                                    "{input:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            fast > 1000,
+            "the short cut is taken for clearly future meetings: {fast}"
+        );
+        // Never for a series, exceptions, DURATION or values that do not parse.
+        let mut series = sample_series();
+        series.dtstart.value = "20991231T000000".into();
+        assert!(!single_starts_clearly_after(&series, now));
+        let bad = RecurrenceInput {
+            dtstart: RawDateProp::new("2099-12-31", None, None),
+            dtend: Some(RawDateProp::new("20991231T010000", None, None)),
+            ..Default::default()
+        };
+        assert!(!single_starts_clearly_after(&bad, now));
+        assert!(has_instance_ending_after(&bad, &TimeZoneTable::new(), now).is_err());
     }
 
     #[test]

@@ -27,7 +27,7 @@ use super::recur::{midnight, parse_date_or_datetime, RRule, RRuleIter};
 pub const DEFAULT_FLOATING_ZONE: &str = "UTC";
 
 /// Upper bound on offsets accepted from a VTIMEZONE (±18 h, as chrono's FixedOffset... and sanity).
-const MAX_OFFSET_SECS: i32 = 18 * 3600;
+pub(crate) const MAX_OFFSET_SECS: i32 = 18 * 3600;
 
 /// Where a TZID's definition came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
