@@ -144,10 +144,7 @@ impl ContentLine<'_> {
 
     /// The first value of a parameter (case-insensitive name).
     pub fn param(&self, name: &str) -> Option<String> {
-        self.params()
-            .into_iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
-            .and_then(|p| p.values.into_iter().next())
+        first_param_value(&self.params_lossy(), name).map(str::to_string)
     }
 }
 
@@ -205,6 +202,60 @@ pub fn parse_params(s: &str) -> Vec<Param> {
         out.push(Param { name, values });
     }
     out
+}
+
+/// The first value of the first parameter called `name` (ASCII case ignored) in `;A=1;B="x;y",z`:
+/// what [`parse_params`] would give for it, without building the list.
+fn first_param_value<'s>(s: &'s str, name: &str) -> Option<&'s str> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b';' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let name_start = i;
+        while i < bytes.len() && bytes[i] != b'=' && bytes[i] != b';' {
+            i += 1;
+        }
+        let wanted = s[name_start..i].eq_ignore_ascii_case(name);
+        if i >= bytes.len() || bytes[i] != b'=' {
+            if wanted {
+                return None; // the first one of that name has no value
+            }
+            continue;
+        }
+        i += 1;
+        let mut first = true;
+        loop {
+            let value = if i < bytes.len() && bytes[i] == b'"' {
+                let vs = i + 1;
+                let mut j = vs;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    j += 1;
+                }
+                i = (j + 1).min(bytes.len());
+                &s[vs..j]
+            } else {
+                let vs = i;
+                while i < bytes.len() && bytes[i] != b',' && bytes[i] != b';' {
+                    i += 1;
+                }
+                &s[vs..i]
+            };
+            if wanted && first {
+                return Some(value);
+            }
+            first = false;
+            if i < bytes.len() && bytes[i] == b',' {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+    }
+    None
 }
 
 /// Position of the first byte of `s` that is one of `set`, testing eight bytes at a time (the
@@ -646,6 +697,33 @@ pub fn escaped_offset(s: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_parameter_is_found_as_the_whole_list_would_give_it() {
+        let cases = [
+            ";TZID=\"Pacific Standard Time\";VALUE=DATE-TIME",
+            ";CN=\"Shaw, A; x\";ROLE=REQ-PARTICIPANT;tzid=a,b",
+            ";X;TZID;TZID=late",
+            ";TZID=\"unterminated",
+            ";VALUE=;TZID=\"\"",
+            ";A=1,\"2;3\",4;B=\"q\"x;TZID=z",
+            "no params;TZID=after",
+            "",
+        ];
+        for c in cases {
+            for name in ["TZID", "tzid", "VALUE", "CN", "A", "B", "X", "NONE"] {
+                let want = parse_params(c)
+                    .into_iter()
+                    .find(|p| p.name.eq_ignore_ascii_case(name))
+                    .and_then(|p| p.values.into_iter().next());
+                assert_eq!(
+                    first_param_value(c, name).map(str::to_string),
+                    want,
+                    "{c} {name}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn values_are_text_when_utf8_and_lossy_or_refused_when_not() {

@@ -370,9 +370,19 @@ fn prepared(c: &MeetingCoordinates) -> std::rc::Rc<PreparedCoordinates> {
 pub fn validate_coordinates(c: &MeetingCoordinates) -> Result<(), CalendarError> {
     let check = |what: &str, url: &str| {
         let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
-        let bad = url
-            .chars()
-            .find(|ch| ch.is_whitespace() || ch.is_control() || "\"'<>\\`".contains(*ch));
+        const NOT_IN_URL: &[u8] = b"\"'<>\\`";
+        let bad = if url.is_ascii() {
+            // (ASCII controls and whitespace are the bytes up to space, and DEL.)
+            url.bytes()
+                .find(|&b| b <= b' ' || b == 0x7f || NOT_IN_URL.contains(&b))
+                .map(char::from)
+        } else {
+            url.chars().find(|&ch| {
+                ch.is_whitespace()
+                    || ch.is_control()
+                    || (ch.is_ascii() && NOT_IN_URL.contains(&(ch as u8)))
+            })
+        };
         if !ok_scheme {
             return Err(CalendarError::InvalidCoordinates(format!(
                 "{what} must be an http(s) URL, got '{url}'"
@@ -1258,6 +1268,34 @@ mod tests {
         let e = structure(&Document::parse(b"BEGIN:VCALENDAR\r\nEND:VEVENT\r\n")).unwrap_err();
         assert!(e.to_string().contains("closes BEGIN:VCALENDAR"), "{e}");
         assert!(structure(&Document::parse(b"hello")).is_err());
+    }
+
+    #[test]
+    fn coordinate_urls_with_spaces_controls_or_markup_characters_are_refused() {
+        let base = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_X%40thread.v2/0";
+        let coordinates = |url: &str| MeetingCoordinates {
+            meeting_kind: MeetingKind::Teams,
+            join_url: url.into(),
+            conference_id: "123456789".into(),
+            toll_numbers: Vec::new(),
+            toll_free_numbers: Vec::new(),
+            find_local_number_url: None,
+            meeting_options_url: None,
+        };
+        assert!(validate_coordinates(&coordinates(base)).is_ok());
+        assert!(validate_coordinates(&coordinates(&format!("{base}?n=café"))).is_ok());
+        for bad in [
+            " ", "\t", "\u{7f}", "\u{1}", "\"", "'", "<", ">", "\\", "`", "\u{a0}", "\u{3000}",
+            "\u{85}",
+        ] {
+            for url in [format!("{base}{bad}"), format!("{base}é{bad}x")] {
+                let e = validate_coordinates(&coordinates(&url)).unwrap_err();
+                assert!(
+                    e.to_string().contains("contains the character"),
+                    "{url:?}: {e}"
+                );
+            }
+        }
     }
 
     #[test]
