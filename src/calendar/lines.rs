@@ -157,56 +157,16 @@ pub fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Splits `;A=1;B="x;y",z` into parameters.
-pub fn parse_params(s: &str) -> Vec<Param> {
-    let mut out = Vec::new();
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b';' {
-            i += 1;
-            continue;
-        }
-        i += 1;
-        let name_start = i;
-        while i < bytes.len() && bytes[i] != b'=' && bytes[i] != b';' {
-            i += 1;
-        }
-        let name = s[name_start..i].to_string();
-        let mut values = Vec::new();
-        if i < bytes.len() && bytes[i] == b'=' {
-            i += 1;
-            loop {
-                if i < bytes.len() && bytes[i] == b'"' {
-                    let vs = i + 1;
-                    let mut j = vs;
-                    while j < bytes.len() && bytes[j] != b'"' {
-                        j += 1;
-                    }
-                    values.push(s[vs..j].to_string());
-                    i = (j + 1).min(bytes.len());
-                } else {
-                    let vs = i;
-                    while i < bytes.len() && bytes[i] != b',' && bytes[i] != b';' {
-                        i += 1;
-                    }
-                    values.push(s[vs..i].to_string());
-                }
-                if i < bytes.len() && bytes[i] == b',' {
-                    i += 1;
-                    continue;
-                }
-                break;
-            }
-        }
-        out.push(Param { name, values });
-    }
-    out
+/// A piece of a parameter list, in order: each parameter's name, then each of its values.
+enum ParamPiece<'s> {
+    Name(&'s str),
+    /// DQUOTEs removed.
+    Value(&'s str),
 }
 
-/// The first value of the first parameter called `name` (ASCII case ignored) in `;A=1;B="x;y",z`:
-/// what [`parse_params`] would give for it, without building the list.
-fn first_param_value<'s>(s: &'s str, name: &str) -> Option<&'s str> {
+/// Walks `;A=1;B="x;y",z` piece by piece until `each` returns `false`. Values in DQUOTEs may
+/// contain ';', ':' and ','.
+fn walk_params<'s>(s: &'s str, mut each: impl FnMut(ParamPiece<'s>) -> bool) {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -219,15 +179,13 @@ fn first_param_value<'s>(s: &'s str, name: &str) -> Option<&'s str> {
         while i < bytes.len() && bytes[i] != b'=' && bytes[i] != b';' {
             i += 1;
         }
-        let wanted = s[name_start..i].eq_ignore_ascii_case(name);
+        if !each(ParamPiece::Name(&s[name_start..i])) {
+            return;
+        }
         if i >= bytes.len() || bytes[i] != b'=' {
-            if wanted {
-                return None; // the first one of that name has no value
-            }
             continue;
         }
         i += 1;
-        let mut first = true;
         loop {
             let value = if i < bytes.len() && bytes[i] == b'"' {
                 let vs = i + 1;
@@ -244,10 +202,9 @@ fn first_param_value<'s>(s: &'s str, name: &str) -> Option<&'s str> {
                 }
                 &s[vs..i]
             };
-            if wanted && first {
-                return Some(value);
+            if !each(ParamPiece::Value(value)) {
+                return;
             }
-            first = false;
             if i < bytes.len() && bytes[i] == b',' {
                 i += 1;
                 continue;
@@ -255,7 +212,48 @@ fn first_param_value<'s>(s: &'s str, name: &str) -> Option<&'s str> {
             break;
         }
     }
-    None
+}
+
+/// Splits `;A=1;B="x;y",z` into parameters.
+pub fn parse_params(s: &str) -> Vec<Param> {
+    let mut out: Vec<Param> = Vec::new();
+    walk_params(s, |piece| {
+        match piece {
+            ParamPiece::Name(name) => out.push(Param {
+                name: name.to_string(),
+                values: Vec::new(),
+            }),
+            ParamPiece::Value(v) => {
+                if let Some(p) = out.last_mut() {
+                    p.values.push(v.to_string());
+                }
+            }
+        }
+        true
+    });
+    out
+}
+
+/// The first value of the first parameter called `name` (ASCII case ignored): what
+/// [`parse_params`] would give for it, without building the list.
+fn first_param_value<'s>(s: &'s str, name: &str) -> Option<&'s str> {
+    // Inside the first parameter of that name (its first value, if any, comes next).
+    let mut inside = false;
+    let mut found = None;
+    walk_params(s, |piece| match piece {
+        // A second name after the wanted one: it had no value.
+        ParamPiece::Name(_) if inside => false,
+        ParamPiece::Name(n) => {
+            inside = n.eq_ignore_ascii_case(name);
+            true
+        }
+        ParamPiece::Value(v) if inside => {
+            found = Some(v);
+            false
+        }
+        ParamPiece::Value(_) => true,
+    });
+    found
 }
 
 /// Position of the first byte of `s` that is one of `set`, testing eight bytes at a time (the
