@@ -611,7 +611,8 @@ fn judge_blocks(
 /// A changed body, for dry runs and the iMIP parts.
 #[derive(Debug, Clone)]
 pub(crate) struct BodyChange {
-    pub label: String,
+    /// The body's line in the document.
+    pub line: usize,
     pub format: BodyFormat,
     pub before: String,
     pub after: String,
@@ -645,11 +646,20 @@ fn format_utc(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// Builds `NAME;PARAMS:value` with the original name and parameters, folded in file style.
 fn with_value(doc: &Document, l: &ContentLine, raw_value: &str) -> Vec<u8> {
-    let mut logical = Vec::with_capacity(l.unfolded.len() + raw_value.len());
+    with_value_of(doc, l, &[raw_value])
+}
+
+/// [`with_value`] for a value given as consecutive pieces (no buffer for the joined value).
+fn with_value_of(doc: &Document, l: &ContentLine, pieces: &[&str]) -> Vec<u8> {
+    let value_len: usize = pieces.iter().map(|p| p.len()).sum();
+    let mut logical =
+        Vec::with_capacity(l.name_bytes().len() + l.params_bytes().len() + 1 + value_len);
     logical.extend_from_slice(l.name_bytes());
     logical.extend_from_slice(l.params_bytes());
     logical.push(b':');
-    logical.extend_from_slice(raw_value.as_bytes());
+    for p in pieces {
+        logical.extend_from_slice(p.as_bytes());
+    }
     doc.fold(&logical)
 }
 
@@ -881,25 +891,16 @@ pub(crate) fn plan<'a>(
         // Rendered once per organizer (master and overrides, every meeting of the job share it).
         let (rendered, escaped) = prepared.rendered(b.format);
         let (rs, re) = escaped_offsets(raw, found.range.start, found.range.end);
-        let mut new_raw = String::with_capacity(rs + escaped.len() + raw.len() - re);
-        new_raw.push_str(&raw[..rs]);
-        new_raw.push_str(escaped);
-        new_raw.push_str(&raw[re..]);
-        edits.set(b.line, with_value(&doc, l, &new_raw));
+        edits.set(
+            b.line,
+            with_value_of(&doc, l, &[&raw[..rs], escaped, &raw[re..]]),
+        );
         let mut after = String::with_capacity(b.text.len() + rendered.len());
         after.push_str(&b.text[..found.range.start]);
         after.push_str(rendered);
         after.push_str(&b.text[found.range.end..]);
-        let which = if Some(b.event) == master {
-            "master".to_string()
-        } else {
-            let rid = prop(&doc, &st.events[b.event], "RECURRENCE-ID")
-                .map(|l| l.value_lossy().trim().to_string())
-                .unwrap_or_default();
-            format!("RECURRENCE-ID={rid}")
-        };
         changes.push(BodyChange {
-            label: format!("VEVENT[{which}]/{}", l.name()),
+            line: b.line,
             format: b.format,
             before: b.text,
             after,
@@ -1146,9 +1147,23 @@ pub fn dry_run_diff(ics: &[u8], req: &RewriteRequest) -> Result<String, Calendar
         Ok(p) => p,
         Err(reason) => return Ok(format!("# skipped: {reason}\n")),
     };
+    let master = p
+        .structure
+        .events
+        .iter()
+        .position(|ev| prop(&p.doc, ev, "RECURRENCE-ID").is_none());
     let mut out = String::new();
     for b in &p.bodies {
-        out.push_str(&unified_diff(&b.label, &b.before, &b.after));
+        let which = if Some(b.event) == master {
+            "master".to_string()
+        } else {
+            let rid = prop(&p.doc, &p.structure.events[b.event], "RECURRENCE-ID")
+                .map(|l| l.value_lossy().trim().to_string())
+                .unwrap_or_default();
+            format!("RECURRENCE-ID={rid}")
+        };
+        let label = format!("VEVENT[{which}]/{}", p.doc.lines[b.line].name());
+        out.push_str(&unified_diff(&label, &b.before, &b.after));
     }
     Ok(out)
 }
