@@ -256,12 +256,32 @@ fn first_param_value<'s>(s: &'s str, name: &str) -> Option<&'s str> {
     found
 }
 
-/// Position of the first byte of `s` that is one of `set`, testing eight bytes at a time (the
-/// "has a zero byte" bit trick on `word ^ repeated(b)`; exact, since a hit is confirmed bytewise).
+/// Position of the first byte of `s` that is one of `set`: sixteen bytes at a time with SSE2 on
+/// x86-64, then eight at a time (the "has a zero byte" bit trick on `word ^ repeated(b)`;
+/// exact, since a hit is confirmed bytewise).
 pub(crate) fn find_byte_in(s: &[u8], set: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGHS: u64 = ONES << 7;
     let mut i = 0;
+    // Sixteen bytes per step with SSE2 (part of every x86-64 CPU).
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        while i + 16 <= s.len() {
+            // SAFETY: SSE2 is part of x86-64; the 16 bytes at i are inside `s`.
+            let mask = unsafe {
+                let v = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                let any = set.iter().fold(_mm_setzero_si128(), |acc, &b| {
+                    _mm_or_si128(acc, _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)))
+                });
+                _mm_movemask_epi8(any)
+            };
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+    }
     while let Some(chunk) = s.get(i..i + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -870,6 +890,16 @@ mod tests {
         }
         assert_eq!(find_byte_in(b"", b"x"), None);
         assert_eq!(find_byte_in("aé€😀".as_bytes(), b"\x80"), Some(9));
+        // One hit at every place of a long run, with a decoy byte before it.
+        for at in 0..100 {
+            let mut long = vec![b'a'; 100];
+            long[at] = b',';
+            if at > 0 {
+                long[at - 1] = b'\xff';
+            }
+            assert_eq!(find_byte_in(&long, b"\\;,\r\n"), Some(at), "at {at}");
+        }
+        assert_eq!(find_byte_in(&[b'a'; 100], b"\\;,\r\n"), None);
     }
 
     #[test]
