@@ -440,31 +440,29 @@ fn visible_text(s: &str, format: BodyFormat) -> String {
         BodyFormat::Text => s.to_string(),
         BodyFormat::Html => {
             // Text runs between tags, copied whole ('<' and '>' are ASCII, so byte offsets are
-            // character boundaries). Tags are a few bytes apart: a plain scan beats a search.
+            // character boundaries).
             let mut out = String::with_capacity(s.len() / 2);
-            let bytes = s.as_bytes();
-            let mut run = 0; // start of the text run being read
-            let mut in_tag = false;
-            for (i, &b) in bytes.iter().enumerate() {
-                match (in_tag, b) {
-                    (false, b'<') => {
-                        out.push_str(&s[run..i]);
-                        in_tag = true;
+            let mut rest = s;
+            while !rest.is_empty() {
+                match memchr::memchr2(b'<', b'>', rest.as_bytes()) {
+                    Some(p) if rest.as_bytes()[p] == b'<' => {
+                        out.push_str(&rest[..p]);
+                        // Inside a tag until the next '>' (or the end).
+                        rest = match memchr::memchr(b'>', &rest.as_bytes()[p..]) {
+                            Some(q) => &rest[p + q + 1..],
+                            None => "",
+                        };
                     }
-                    (false, b'>') => {
+                    Some(p) => {
                         // A stray '>' outside a tag is dropped.
-                        out.push_str(&s[run..i]);
-                        run = i + 1;
+                        out.push_str(&rest[..p]);
+                        rest = &rest[p + 1..];
                     }
-                    (true, b'>') => {
-                        in_tag = false;
-                        run = i + 1;
+                    None => {
+                        out.push_str(rest);
+                        rest = "";
                     }
-                    _ => {}
                 }
-            }
-            if !in_tag {
-                out.push_str(&s[run..]);
             }
             block::decode_entities(&out)
         }
