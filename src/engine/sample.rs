@@ -333,7 +333,7 @@ struct TeamsLink {
 
 fn teams_link(organizer_oid: Uuid, seed: &str) -> TeamsLink {
     let thread_guid = Uuid::new_v5(&organizer_oid, seed.as_bytes());
-    let b64 = base64_of(thread_guid.to_string().as_bytes());
+    let b64 = crate::calendar::base64::encode(thread_guid.to_string().as_bytes());
     let thread = format!("19:meeting_{b64}@thread.v2");
     let join_url = format!(
         "https://teams.microsoft.com/l/meetup-join/19%3ameeting_{b64}%40thread.v2/0?context=%7b%22Tid%22%3a%22{TENANT_ID}%22%2c%22Oid%22%3a%22{organizer_oid}%22%7d"
@@ -346,25 +346,6 @@ fn teams_link(organizer_oid: Uuid, seed: &str) -> TeamsLink {
         join_url,
         options_url,
     }
-}
-
-fn base64_of(input: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
-            }
-        }
-    }
-    out
 }
 
 /// The Teams block (2020–2023 add-in template), as (plain text, HTML).

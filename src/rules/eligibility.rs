@@ -216,11 +216,11 @@ fn digits(s: &str) -> String {
 pub fn already_up_to_date(blocks: &[ExistingBlock], new: &MeetingCoordinates) -> bool {
     !blocks.is_empty()
         && blocks.iter().all(|b| {
+            if b.kind != new.meeting_kind || !b.join_urls.iter().any(|u| u == &new.join_url) {
+                return false;
+            }
             let block_digits = digits(&b.text);
-            b.kind == new.meeting_kind
-                && b.join_urls.iter().any(|u| u == &new.join_url)
-                && (new.conference_id.is_empty()
-                    || block_digits.contains(&digits(&new.conference_id)))
+            (new.conference_id.is_empty() || block_digits.contains(&digits(&new.conference_id)))
                 && new
                     .toll_numbers
                     .iter()
