@@ -4,6 +4,12 @@
 //! The invitations come from `mms::engine::sample` (Outlook-shaped: folded lines, HTML
 //! X-ALT-DESC next to DESCRIPTION, VTIMEZONE, accents and emoji); the organizer's conference ID
 //! is changed so that every one of them really is rewritten, never "already up to date".
+//!
+//! Two orders. "Organizer changes every meeting": the 6 organizers' invitations in turn, so the
+//! new block is validated and rendered again for every meeting (the worst case). "Jobs": as the
+//! worker meets them, each organizer's future single meetings one after another (one job), the
+//! block rendered once per job; each organizer has `JOB_MEETINGS` distinct invitations (the
+//! sample calendar generated for as many different days, each with its own UID).
 
 mod common;
 
@@ -14,6 +20,9 @@ use mms::engine::coordinates::derive_coordinates;
 use mms::engine::sample::{sample_calendar, sample_tenant, SampleKind};
 use mms::model::{SourceMeetingType, TargetMeetingType, User};
 use std::hint::black_box;
+
+/// Single meetings per organizer in the "jobs" order.
+const JOB_MEETINGS: usize = 20;
 
 struct Case {
     single: bool,
@@ -48,6 +57,43 @@ fn cases() -> Vec<Case> {
                     user: moved.clone(),
                     coordinates: coordinates.clone(),
                     data: m.data,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Each organizer's `JOB_MEETINGS` future single meetings, one organizer after another.
+fn job_cases(now: chrono::DateTime<Utc>) -> Vec<Case> {
+    let tenant = sample_tenant();
+    let mut out = Vec::new();
+    for (i, u) in tenant.users.iter().enumerate() {
+        let others: Vec<&User> = tenant
+            .users
+            .iter()
+            .filter(|o| o.object_id != u.object_id)
+            .collect();
+        let mut moved = u.clone();
+        moved.conference_id = format!("{:09}", 700_000_000 + i);
+        let bridge = moved
+            .bridge_id
+            .and_then(|b| tenant.bridges.iter().find(|x| x.identity == b));
+        let coordinates = derive_coordinates(&moved, bridge);
+        for day in 0..JOB_MEETINGS {
+            let when = now + chrono::Duration::days(day as i64);
+            for m in sample_calendar(u, &tenant, &others, when) {
+                if m.kind != SampleKind::FutureSingle {
+                    continue;
+                }
+                // Same length as the sample's UID (so the folding is the same), its own per day.
+                let uid = format!("{}{:08X}", &m.uid[..m.uid.len() - 8], day);
+                let data = String::from_utf8_lossy(&m.data).replace(&m.uid, &uid);
+                out.push(Case {
+                    single: true,
+                    user: moved.clone(),
+                    coordinates: coordinates.clone(),
+                    data: data.into_bytes(),
                 });
             }
         }
@@ -147,8 +193,26 @@ fn main() {
     }
     // The figure: single meetings of about 8 KB; then every invitation, series with
     // an override (two VEVENTs, twice the body) included.
+    let jobs = job_cases(now);
+    for c in &jobs {
+        migrate_one(c, now);
+    }
+    let in_jobs: Vec<&Case> = jobs.iter().collect();
+    measure(
+        &format!("8 KB single meetings in jobs of {JOB_MEETINGS}"),
+        &in_jobs,
+        now,
+    );
     let singles: Vec<&Case> = cases.iter().filter(|c| c.single).collect();
-    measure("8 KB single meetings", &singles, now);
+    measure(
+        "8 KB single meetings, organizer changes every meeting",
+        &singles,
+        now,
+    );
     let all: Vec<&Case> = cases.iter().collect();
-    measure("single meetings and series", &all, now);
+    measure(
+        "single meetings and series, organizer changes every meeting",
+        &all,
+        now,
+    );
 }
