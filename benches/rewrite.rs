@@ -17,7 +17,7 @@ use chrono::Utc;
 use common::*;
 use mms::calendar::{compose_imip, rewrite_calendar_object, RewriteOutcome, RewriteRequest};
 use mms::engine::coordinates::derive_coordinates;
-use mms::engine::sample::{sample_calendar, sample_tenant, SampleKind};
+use mms::engine::sample::{sample_calendar, sample_tenant, SampleKind, SampleTenant};
 use mms::model::{SourceMeetingType, TargetMeetingType, User};
 use std::hint::black_box;
 
@@ -31,20 +31,29 @@ struct Case {
     data: Vec<u8>,
 }
 
+/// User `i`'s colleagues, the user with a new conference ID, and the coordinates it gives.
+fn moved_organizer(
+    tenant: &SampleTenant,
+    i: usize,
+) -> (Vec<&User>, User, mms::model::MeetingCoordinates) {
+    let others: Vec<&User> = (1..tenant.users.len())
+        .map(|k| &tenant.users[(i + k) % tenant.users.len()])
+        .collect();
+    let mut moved = tenant.users[i].clone();
+    moved.conference_id = format!("{:09}", 700_000_000 + i);
+    let bridge = moved
+        .bridge_id
+        .and_then(|b| tenant.bridges.iter().find(|x| x.identity == b));
+    let coordinates = derive_coordinates(&moved, bridge);
+    (others, moved, coordinates)
+}
+
 fn cases() -> Vec<Case> {
     let tenant = sample_tenant();
     let now = Utc::now();
     let mut out = Vec::new();
     for (i, u) in tenant.users.iter().enumerate() {
-        let others: Vec<&User> = (1..tenant.users.len())
-            .map(|k| &tenant.users[(i + k) % tenant.users.len()])
-            .collect();
-        let mut moved = u.clone();
-        moved.conference_id = format!("{:09}", 700_000_000 + i);
-        let bridge = moved
-            .bridge_id
-            .and_then(|b| tenant.bridges.iter().find(|x| x.identity == b));
-        let coordinates = derive_coordinates(&moved, bridge);
+        let (others, moved, coordinates) = moved_organizer(&tenant, i);
         for m in sample_calendar(u, &tenant, &others, now) {
             // Single meetings and series with an override: the 5-15 KB invitations most
             // calendars hold (the 200-attendee ones are a different figure).
@@ -69,17 +78,7 @@ fn job_cases(now: chrono::DateTime<Utc>) -> Vec<Case> {
     let tenant = sample_tenant();
     let mut out = Vec::new();
     for (i, u) in tenant.users.iter().enumerate() {
-        let others: Vec<&User> = tenant
-            .users
-            .iter()
-            .filter(|o| o.object_id != u.object_id)
-            .collect();
-        let mut moved = u.clone();
-        moved.conference_id = format!("{:09}", 700_000_000 + i);
-        let bridge = moved
-            .bridge_id
-            .and_then(|b| tenant.bridges.iter().find(|x| x.identity == b));
-        let coordinates = derive_coordinates(&moved, bridge);
+        let (others, moved, coordinates) = moved_organizer(&tenant, i);
         for day in 0..JOB_MEETINGS {
             let when = now + chrono::Duration::days(day as i64);
             for m in sample_calendar(u, &tenant, &others, when) {
