@@ -614,14 +614,10 @@ pub fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && b[i + 1].is_ascii_hexdigit()
-            && b[i + 2].is_ascii_hexdigit()
-        {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
-            if let Ok(v) = u8::from_str_radix(hex, 16) {
-                out.push(v);
+        let hex = |k: usize| b.get(k).and_then(|&c| char::from(c).to_digit(16));
+        if b[i] == b'%' {
+            if let (Some(hi), Some(lo)) = (hex(i + 1), hex(i + 2)) {
+                out.push((hi * 16 + lo) as u8);
                 i += 3;
                 continue;
             }
@@ -629,7 +625,7 @@ pub fn percent_decode(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The thread id of a `meetup-join` link, e.g. `19:meeting_abc@thread.v2`.
@@ -853,6 +849,8 @@ mod tests {
             Some("jaiello")
         );
         assert_eq!(percent_decode("a%3Ab%4"), "a:b%4");
+        assert_eq!(percent_decode("%C3%a9%zz%"), "é%zz%");
+        assert_eq!(percent_decode("x%e9y"), "x\u{fffd}y");
     }
 
     #[test]

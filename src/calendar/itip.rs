@@ -38,9 +38,17 @@ fn param_name(p: &str) -> &str {
     p.split('=').next().unwrap_or(p)
 }
 
-/// Rebuilds a line's parameters without those named in `drop`, then appends `add`.
-fn reparam(name: &[u8], params: &str, drop: &[&str], add: &[&str], value: &[u8]) -> Vec<u8> {
-    let mut logical = Vec::with_capacity(name.len() + params.len() + value.len() + 48);
+/// Rebuilds a line (into `logical`, emptied first) with its parameters but those named in
+/// `drop`, then `add`.
+fn reparam(
+    logical: &mut Vec<u8>,
+    name: &[u8],
+    params: &str,
+    drop: &[&str],
+    add: &[&str],
+    value: &[u8],
+) {
+    logical.clear();
     logical.extend_from_slice(name);
     each_param_raw(params, |p| {
         if !drop.iter().any(|d| param_name(p).eq_ignore_ascii_case(d)) {
@@ -54,7 +62,6 @@ fn reparam(name: &[u8], params: &str, drop: &[&str], add: &[&str], value: &[u8])
     }
     logical.push(b':');
     logical.extend_from_slice(value);
-    logical
 }
 
 /// Builds the METHOD:REQUEST calendar from the organizer copy.
@@ -103,6 +110,8 @@ pub(crate) fn request_edits(
     let sender = sent_by
         .map(crate::rules::eligibility::calendar_address)
         .filter(|s| !s.is_empty() && !same_address(s, organizer));
+    // One buffer for every rebuilt line (each is folded into its own edit).
+    let mut logical = Vec::with_capacity(256);
     for ev in &st.events {
         for &i in &ev.props {
             let l = &doc.lines[i];
@@ -111,7 +120,8 @@ pub(crate) fn request_edits(
                 if same_address(&l.value_lossy(), organizer) {
                     continue; // the organizer's own entry keeps its PARTSTAT
                 }
-                let logical = reparam(
+                reparam(
+                    &mut logical,
                     l.name_bytes(),
                     &params(),
                     &["PARTSTAT", "RSVP"],
@@ -123,7 +133,8 @@ pub(crate) fn request_edits(
                 }
             } else if l.is("ORGANIZER") {
                 if let Some(s) = sender {
-                    let logical = reparam(
+                    reparam(
+                        &mut logical,
                         l.name_bytes(),
                         &params(),
                         &["SENT-BY"],
