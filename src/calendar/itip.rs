@@ -35,7 +35,7 @@ fn each_param_raw<'p>(params: &'p str, mut each: impl FnMut(&'p str)) {
 }
 
 fn param_name(p: &str) -> &str {
-    p.split('=').next().unwrap_or(p)
+    p.find('=').map_or(p, |e| &p[..e])
 }
 
 /// Rebuilds a line (into `logical`, emptied first) with its parameters but those named in
