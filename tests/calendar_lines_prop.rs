@@ -77,7 +77,7 @@ proptest! {
         let folded = fold_line(logical.as_bytes(), if crlf { b"\r\n" } else { b"\n" }, if tab { b'\t' } else { b' ' });
         let d = Document::parse(&folded);
         prop_assert_eq!(d.lines.len(), 1);
-        prop_assert_eq!(&d.lines[0].unfolded, &logical.as_bytes().to_vec());
+        prop_assert_eq!(&d.lines[0].unfolded().to_vec(), &logical.as_bytes().to_vec());
         prop_assert_eq!(unescape_text(d.lines[0].value_str().unwrap()), text);
     }
 }

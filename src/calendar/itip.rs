@@ -128,7 +128,7 @@ pub(crate) fn request_edits(
                     &["PARTSTAT=NEEDS-ACTION", "RSVP=TRUE"],
                     l.value_bytes(),
                 );
-                if logical[..] != l.unfolded[..] {
+                if logical[..] != l.unfolded()[..] {
                     edits.set(i, doc.fold(&logical));
                 }
             } else if l.is("ORGANIZER") {

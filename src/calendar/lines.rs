@@ -38,8 +38,9 @@ pub struct ContentLine<'a> {
     /// 1-based physical line number where it starts.
     pub line_no: usize,
     /// Unfolded bytes without the final line break: borrowed from the source unless the line
-    /// was folded (most lines are not, so parsing allocates little).
-    pub unfolded: Cow<'a, [u8]>,
+    /// was folded (most lines are not, so parsing allocates little). Private: `utf8` vouches
+    /// for these bytes (see [`Self::unfolded`]).
+    unfolded: Cow<'a, [u8]>,
     /// End of the property name in `unfolded`.
     name_end: usize,
     /// Start of the value in `unfolded` (just after the unquoted ':'); `None` when the line has no ':'.
@@ -59,6 +60,11 @@ pub struct Param {
 }
 
 impl ContentLine<'_> {
+    /// The unfolded line without its final line break.
+    pub fn unfolded(&self) -> &[u8] {
+        &self.unfolded
+    }
+
     /// The property name as written (case preserved).
     pub fn name_bytes(&self) -> &[u8] {
         &self.unfolded[..self.name_end]

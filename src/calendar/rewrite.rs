@@ -45,7 +45,7 @@ fn malformed(line: &ContentLine, message: impl Into<String>) -> CalendarError {
 }
 
 fn is_blank(l: &ContentLine) -> bool {
-    l.unfolded.iter().all(|b| b.is_ascii_whitespace())
+    l.unfolded().iter().all(|b| b.is_ascii_whitespace())
 }
 
 /// Checks BEGIN/END nesting and indexes the components.
@@ -61,7 +61,7 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             continue;
         }
         if !l.has_value() {
-            let shown: String = String::from_utf8_lossy(&l.unfolded)
+            let shown: String = String::from_utf8_lossy(l.unfolded())
                 .chars()
                 .take(40)
                 .collect();
