@@ -30,24 +30,21 @@ pub fn encoded_len(n: usize) -> usize {
 
 /// Standard base64 of `data`, without line breaks.
 pub fn encode(data: &[u8]) -> String {
-    let mut out = Vec::new();
-    push(&mut out, data);
+    let mut out = vec![b'='; encoded_len(data.len())];
+    encode_into(&mut out, data);
     // Only ASCII symbols were written.
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Appends standard base64 of `data`, without line breaks.
-pub fn push(out: &mut Vec<u8>, data: &[u8]) {
-    let start = out.len();
-    out.resize(start + encoded_len(data.len()), b'=');
-    encode_into(&mut out[start..], data);
+/// The length of [`push_lines`]' output for `n` input bytes: the symbols and a CRLF per line.
+pub fn encoded_lines_len(n: usize) -> usize {
+    encoded_len(n) + 2 * ((n + LINE_INPUT - 1) / LINE_INPUT)
 }
 
 /// Appends base64 in 76-symbol lines, each ended by CRLF (RFC 2045 §6.8).
 pub fn push_lines(out: &mut Vec<u8>, data: &[u8]) {
-    let lines = (data.len() + LINE_INPUT - 1) / LINE_INPUT;
     let start = out.len();
-    out.resize(start + encoded_len(data.len()) + 2 * lines, b'=');
+    out.resize(start + encoded_lines_len(data.len()), b'=');
     let dst = &mut out[start..];
     let mut k = 0;
     #[cfg(target_arch = "x86_64")]
@@ -258,6 +255,7 @@ mod tests {
             let data = sample(len);
             let mut body = b"head".to_vec();
             push_lines(&mut body, &data);
+            assert_eq!(body.len() - 4, encoded_lines_len(len), "{len}");
             let text = String::from_utf8(body[4..].to_vec()).unwrap();
             assert!(text.is_empty() || text.ends_with("\r\n"), "{len}");
             let lines: Vec<&str> = text.split_terminator("\r\n").collect();

@@ -456,8 +456,28 @@ fn find_ci(hay: &str, needle: &str, from: usize) -> Option<usize> {
     None
 }
 
-/// The `<p` or `<div` element that encloses a separator run: (element start, tag name).
-fn enclosing_open(body: &str, run_start: usize) -> Option<(usize, &'static str)> {
+/// A block element a separator can sit in: its name, and its opening and closing tag starts.
+struct BlockTag {
+    name: &'static str,
+    open: &'static str,
+    close: &'static str,
+}
+
+const BLOCK_TAGS: [BlockTag; 2] = [
+    BlockTag {
+        name: "p",
+        open: "<p",
+        close: "</p",
+    },
+    BlockTag {
+        name: "div",
+        open: "<div",
+        close: "</div",
+    },
+];
+
+/// The `<p` or `<div` element that encloses a separator run: (element start, its tag).
+fn enclosing_open(body: &str, run_start: usize) -> Option<(usize, &'static BlockTag)> {
     let head = &body.as_bytes()[..run_start];
     let mut i = run_start;
     while i > 0 {
@@ -466,14 +486,14 @@ fn enclosing_open(body: &str, run_start: usize) -> Option<(usize, &'static str)>
             continue;
         }
         let rest = &head[i + 1..];
-        for tag in ["p", "div"] {
-            let t = tag.as_bytes();
+        for tag in &BLOCK_TAGS {
+            let t = tag.name.as_bytes();
             if rest.len() > t.len()
                 && rest[..t.len()].eq_ignore_ascii_case(t)
                 && matches!(rest[t.len()], b' ' | b'>' | b'\t' | b'\r' | b'\n' | b'/')
             {
                 // The run must still be inside: no closing tag of that name in between.
-                if find_ci(&body[..run_start], closing_tag(tag), i).is_some() {
+                if find_ci(&body[..run_start], tag.close, i).is_some() {
                     return None;
                 }
                 return Some((i, tag));
@@ -487,27 +507,9 @@ fn enclosing_open(body: &str, run_start: usize) -> Option<(usize, &'static str)>
     None
 }
 
-/// `<tag` and `</tag` of the two block elements a separator can sit in.
-fn opening_tag(tag: &str) -> &'static str {
-    if tag == "p" {
-        "<p"
-    } else {
-        "<div"
-    }
-}
-
-fn closing_tag(tag: &str) -> &'static str {
-    if tag == "p" {
-        "</p"
-    } else {
-        "</div"
-    }
-}
-
-/// End (exclusive) of the element `tag` (`p` or `div`) that is open at `from`, counting nested
-/// elements.
-fn enclosing_close(body: &str, from: usize, tag: &str) -> Option<usize> {
-    let (open, close) = (opening_tag(tag), closing_tag(tag));
+/// End (exclusive) of the element `tag` that is open at `from`, counting nested elements.
+fn enclosing_close(body: &str, from: usize, tag: &BlockTag) -> Option<usize> {
+    let (open, close) = (tag.open, tag.close);
     let mut depth = 0usize;
     let mut i = from;
     loop {

@@ -130,7 +130,7 @@ pub fn compose_imip(
     ];
     let encoded: usize = parts
         .iter()
-        .map(|(_, b)| base64::encoded_len(b.len()) + b.len() / 28 + 2)
+        .map(|(_, b)| base64::encoded_lines_len(b.len()))
         .sum();
     let mut out = Vec::with_capacity(h.len() + encoded + 512);
     out.extend_from_slice(h.as_bytes());

@@ -460,8 +460,9 @@ impl<'a> Document<'a> {
             .collect();
         places.sort_unstable();
         places.dedup();
-        let mut next = 0; // the first line not written yet
-                          // (An insertion keyed past the end has no place: it was never written.)
+        // The first line not written yet.
+        let mut next = 0;
+        // (An insertion keyed past the end has no place: it was never written.)
         for &i in places.iter().filter(|&&i| i <= self.lines.len()) {
             copy_lines(&mut out, next, i);
             next = i;

@@ -52,8 +52,8 @@ fn is_blank(l: &ContentLine) -> bool {
 pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
     let mut s = Structure::default();
     // Component names as written (compared ignoring case): no String per BEGIN/END.
-    let mut stack: Vec<(&[u8], usize)> = Vec::with_capacity(8);
-    let upper = |name: &[u8]| String::from_utf8_lossy(name).to_ascii_uppercase();
+    let mut stack: Vec<(std::borrow::Cow<str>, usize)> = Vec::with_capacity(8);
+    let upper = |name: &str| name.trim().to_ascii_uppercase();
     let mut current_event: Option<Event> = None;
     let mut seen_calendar = false;
     for (i, l) in doc.lines.iter().enumerate() {
@@ -71,12 +71,12 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             ));
         }
         if l.is("BEGIN") {
-            let name = trimmed_name(l.value_bytes());
+            let name = l.value_lossy();
             if stack.is_empty() {
-                if !name.eq_ignore_ascii_case(b"VCALENDAR") {
+                if !name.trim().eq_ignore_ascii_case("VCALENDAR") {
                     return Err(malformed(
                         l,
-                        format!("expected BEGIN:VCALENDAR, found BEGIN:{}", upper(name)),
+                        format!("expected BEGIN:VCALENDAR, found BEGIN:{}", upper(&name)),
                     ));
                 }
                 seen_calendar = true;
@@ -85,7 +85,7 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             if stack.len() > 64 {
                 return Err(malformed(l, "components nested more than 64 deep"));
             }
-            if stack.len() == 1 && name.eq_ignore_ascii_case(b"VEVENT") {
+            if stack.len() == 1 && name.trim().eq_ignore_ascii_case("VEVENT") {
                 current_event = Some(Event {
                     end: i,
                     props: Vec::with_capacity(48),
@@ -101,15 +101,15 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             continue;
         }
         if l.is("END") {
-            let name = trimmed_name(l.value_bytes());
+            let name = l.value_lossy();
             match stack.pop() {
-                Some((open, begin)) if open.eq_ignore_ascii_case(name) => {
-                    if stack.len() == 1 && name.eq_ignore_ascii_case(b"VEVENT") {
+                Some((open, begin)) if open.trim().eq_ignore_ascii_case(name.trim()) => {
+                    if stack.len() == 1 && name.trim().eq_ignore_ascii_case("VEVENT") {
                         if let Some(mut ev) = current_event.take() {
                             ev.end = i;
                             s.events.push(ev);
                         }
-                    } else if stack.len() == 1 && name.eq_ignore_ascii_case(b"VTIMEZONE") {
+                    } else if stack.len() == 1 && name.trim().eq_ignore_ascii_case("VTIMEZONE") {
                         s.vtimezones.push(begin..i + 1);
                     } else if stack.len() == 2 {
                         if let Some(ev) = current_event.as_mut() {
@@ -122,10 +122,10 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
                 Some((open, _)) => {
                     return Err(malformed(
                         l,
-                        format!("END:{} closes BEGIN:{}", upper(name), upper(open)),
+                        format!("END:{} closes BEGIN:{}", upper(&name), upper(&open)),
                     ));
                 }
-                None => return Err(malformed(l, format!("END:{} without BEGIN", upper(name)))),
+                None => return Err(malformed(l, format!("END:{} without BEGIN", upper(&name)))),
             }
             continue;
         }
@@ -163,23 +163,6 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
         });
     }
     Ok(s)
-}
-
-/// A component name without surrounding whitespace (Unicode whitespace when it is UTF-8, as
-/// `str::trim`), borrowed.
-fn trimmed_name(bytes: &[u8]) -> &[u8] {
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return s.trim().as_bytes();
-    }
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &bytes[start..end]
 }
 
 fn prop<'d, 'a>(doc: &'d Document<'a>, ev: &Event, name: &str) -> Option<&'d ContentLine<'a>> {
@@ -370,19 +353,11 @@ fn prepared(c: &MeetingCoordinates) -> std::rc::Rc<PreparedCoordinates> {
 pub fn validate_coordinates(c: &MeetingCoordinates) -> Result<(), CalendarError> {
     let check = |what: &str, url: &str| {
         let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
-        const NOT_IN_URL: &[u8] = b"\"'<>\\`";
-        let bad = if url.is_ascii() {
-            // (ASCII controls and whitespace are the bytes up to space, and DEL.)
-            url.bytes()
-                .find(|&b| b <= b' ' || b == 0x7f || NOT_IN_URL.contains(&b))
-                .map(char::from)
-        } else {
-            url.chars().find(|&ch| {
-                ch.is_whitespace()
-                    || ch.is_control()
-                    || (ch.is_ascii() && NOT_IN_URL.contains(&(ch as u8)))
-            })
-        };
+        let bad = url.chars().find(|&ch| {
+            ch.is_whitespace()
+                || ch.is_control()
+                || matches!(ch, '"' | '\'' | '<' | '>' | '\\' | '`')
+        });
         if !ok_scheme {
             return Err(CalendarError::InvalidCoordinates(format!(
                 "{what} must be an http(s) URL, got '{url}'"

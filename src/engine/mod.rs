@@ -785,7 +785,7 @@ fn apply_change(
                 number_on_bridge(store, &u, number, ServiceNumberType::TollFree)?;
         }
         UserChange::SetSipAddress { sip_address } => {
-            let sip = validate::strip_sip(sip_address);
+            let sip = crate::model::strip_sip(sip_address);
             if !validate::is_mail_address(sip) {
                 return Err(invalid(format!(
                     "SipAddress '{sip_address}' is not of the form sip:user@domain"

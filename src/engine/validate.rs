@@ -2,8 +2,8 @@
 
 use super::EngineError;
 use crate::model::{
-    strip_prefix_ignore_ascii_case, Bridge, DialInConferencingTenantSettings, ServiceNumberType,
-    TenantMigrationConfiguration, User, PIN_LENGTH_RANGE,
+    strip_prefix_ignore_ascii_case, strip_sip, Bridge, DialInConferencingTenantSettings,
+    ServiceNumberType, TenantMigrationConfiguration, User, PIN_LENGTH_RANGE,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -127,12 +127,6 @@ pub fn is_mail_address(a: &str) -> bool {
         }
         None => false,
     }
-}
-
-/// Removes a `sip:` scheme.
-pub fn strip_sip(s: &str) -> &str {
-    let t = s.trim();
-    strip_prefix_ignore_ascii_case(t, "sip:").unwrap_or(t)
 }
 
 /// Accepts E.164 digits, `+E.164` or `tel:+E.164` (as Set-CsOnlineDialInConferencingUser does)

@@ -379,6 +379,12 @@ pub struct StateSummary {
     pub user_count: u64,
 }
 
+/// A SIP address without surrounding whitespace and without its `sip:` scheme (any case).
+pub fn strip_sip(s: &str) -> &str {
+    let t = s.trim();
+    strip_prefix_ignore_ascii_case(t, "sip:").unwrap_or(t)
+}
+
 /// `s` without a leading `prefix` compared case-insensitively in ASCII: the URI schemes that
 /// addresses and numbers arrive with (`mailto:`, `sip:`, `tel:`) and property prefixes such as
 /// `RRULE:`. A multi-byte character where the prefix would end is no match, never a panic.
@@ -399,6 +405,8 @@ mod tests {
             Some("a@b")
         );
         assert_eq!(strip_prefix_ignore_ascii_case("sip:", "sip:"), Some(""));
+        assert_eq!(strip_sip("  SIP:ashaw@contoso.com "), "ashaw@contoso.com");
+        assert_eq!(strip_sip("ashaw@contoso.com"), "ashaw@contoso.com");
         assert_eq!(strip_prefix_ignore_ascii_case("si", "sip:"), None);
         assert_eq!(strip_prefix_ignore_ascii_case("tel+1", "tel:"), None);
         assert_eq!(strip_prefix_ignore_ascii_case("sié:x", "sip:"), None);

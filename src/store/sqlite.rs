@@ -182,10 +182,7 @@ fn lower(s: &str) -> String {
 
 /// SIP addresses compare without the `sip:` scheme and case-insensitively.
 fn sip_key(s: &str) -> String {
-    let t = s.trim();
-    crate::model::strip_prefix_ignore_ascii_case(t, "sip:")
-        .unwrap_or(t)
-        .to_lowercase()
+    crate::model::strip_sip(s).to_lowercase()
 }
 
 fn to_json<T: Serialize>(v: &T) -> StoreResult<String> {
