@@ -29,7 +29,7 @@
 use super::delivery::{DeliveryError, DeliveryReport, InviteDelivery};
 use super::embedded::WalCheckpointer;
 use super::source::{CalendarObject, CalendarSource, FailureKind, PutOutcome};
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, StoreCheckpointDeferral};
 use crate::calendar::{
     compose_imip, rewrite_calendar_object, CalendarError, RewriteOutcome, RewriteRequest,
     RewrittenMeeting, SkipReason,
@@ -144,8 +144,31 @@ impl MeetingResult {
     }
 }
 
-/// How many meetings the rewrite thread may prepare ahead of the store writes.
-const PREPARED_AHEAD: usize = 8;
+/// The rewrite thread hands meetings over in chunks of this many: one wake-up of either
+/// thread per chunk instead of per meeting (the writes are the slower side, so the queue is
+/// full and every meeting taken from it used to wake the rewrite thread for the next one).
+const PREPARED_CHUNK: usize = 4;
+/// How many chunks may wait for the store writes (with the one being prepared, at most 12
+/// meetings are in memory ahead of them).
+const CHUNKS_AHEAD: usize = 2;
+
+/// The worker's end of the hand-over: meetings in the order they were prepared.
+struct PreparedMeetings {
+    chunks: std::sync::mpsc::Receiver<Vec<PreparedUpdate>>,
+    chunk: std::vec::IntoIter<PreparedUpdate>,
+}
+
+impl PreparedMeetings {
+    /// The next prepared meeting; `None` once the rewrite thread has stopped.
+    fn next(&mut self) -> Option<PreparedUpdate> {
+        loop {
+            if let Some(p) = self.chunk.next() {
+                return Some(p);
+            }
+            self.chunk = self.chunks.recv().ok()?.into_iter();
+        }
+    }
+}
 
 /// What the worker rewrites every meeting of a job with. Pure data: it is shared with the
 /// rewrite thread, which never touches the store.
@@ -233,8 +256,11 @@ pub struct Worker<'a> {
     /// The source and the delivery write through `journal`: meetings are committed in batches
     /// (see [`super::embedded::embedded_worker_connection`]).
     group_commit: bool,
-    /// With group commit: the WAL is checkpointed on another thread after each batch.
+    /// With group commit: the WAL is checkpointed on another thread after each batch (declared
+    /// before `_deferral`, so it stops before the engine's commits checkpoint again).
     checkpointer: Option<WalCheckpointer>,
+    /// Held while `checkpointer` runs.
+    _deferral: Option<StoreCheckpointDeferral<'a>>,
     source: &'a dyn CalendarSource,
     delivery: &'a dyn InviteDelivery,
     config: WorkerConfig,
@@ -261,11 +287,15 @@ impl<'a> Worker<'a> {
         } else {
             None
         };
+        let _deferral = checkpointer
+            .as_ref()
+            .map(|_| engine.defer_store_checkpoints());
         Worker {
             engine,
             journal,
             group_commit,
             checkpointer,
+            _deferral,
             source,
             delivery,
             config,
@@ -410,16 +440,24 @@ impl<'a> Worker<'a> {
         // second thread; the writes, their order and the crash rules stay on this one. The
         // bounded queue keeps memory flat however large the calendar.
         std::thread::scope(|scope| {
-            let (ahead, prepared) = std::sync::mpsc::sync_channel(PREPARED_AHEAD);
+            let (ahead, chunks) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
             let (rewriter, todo) = (&rewriter, &todo);
             scope.spawn(move || {
-                for object in todo {
-                    if ahead.send(rewriter.prepare(&object.data, clock())).is_err() {
+                for objects in todo.chunks(PREPARED_CHUNK) {
+                    let chunk = objects
+                        .iter()
+                        .map(|o| rewriter.prepare(&o.data, clock()))
+                        .collect();
+                    if ahead.send(chunk).is_err() {
                         return; // this thread stopped early (an error or a lost lease)
                     }
                 }
             });
-            self.process_meetings(claim, rewriter, todo, &prepared)
+            let mut prepared = PreparedMeetings {
+                chunks,
+                chunk: Vec::new().into_iter(),
+            };
+            self.process_meetings(claim, rewriter, todo, &mut prepared)
         })
     }
 
@@ -430,7 +468,7 @@ impl<'a> Worker<'a> {
         mut claim: ClaimedJob,
         rewriter: &MeetingRewriter,
         todo: &[CalendarObject],
-        prepared: &std::sync::mpsc::Receiver<PreparedUpdate>,
+        prepared: &mut PreparedMeetings,
     ) -> Result<MigrationJob, WorkerError> {
         let job = claim.job.clone();
         let job_key = job.correlation_id.to_string();
@@ -450,7 +488,7 @@ impl<'a> Worker<'a> {
             // meetings after it keep the all-or-nothing savepoint instead of committing one
             // statement at a time (where a failed "sent" mark means an exact re-send later).
             self.begin_batch()?;
-            let first = prepared.recv().ok();
+            let first = prepared.next();
             let result = self.process_meeting(&job, rewriter, object, first);
             if result.outcome == MeetingOutcome::Failed && result.kind.is_transient() {
                 transient_failure = true;
