@@ -30,10 +30,19 @@ pub fn encoded_len(n: usize) -> usize {
 
 /// Standard base64 of `data`, without line breaks.
 pub fn encode(data: &[u8]) -> String {
-    let mut out = vec![b'='; encoded_len(data.len())];
-    encode_into(&mut out, data);
-    // Only ASCII symbols were written.
-    String::from_utf8(out).unwrap_or_default()
+    let mut out = String::with_capacity(encoded_len(data.len()));
+    push(&mut out, data);
+    out
+}
+
+/// Appends the standard base64 of `data`, without line breaks.
+pub fn push(out: &mut String, data: &[u8]) {
+    let mut symbols = std::mem::take(out).into_bytes();
+    let start = symbols.len();
+    symbols.resize(start + encoded_len(data.len()), b'=');
+    encode_into(&mut symbols[start..], data);
+    // Only ASCII symbols were appended to text.
+    *out = String::from_utf8(symbols).unwrap_or_default();
 }
 
 /// The length of [`push_lines`]' output for `n` input bytes: the symbols and a CRLF per line.

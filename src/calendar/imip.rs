@@ -17,27 +17,34 @@ fn header_safe(s: &str) -> Cow<'_, str> {
     Cow::Owned(super::render::one_line(s).trim().to_string())
 }
 
-/// RFC 2047 encoded-words (`=?UTF-8?B?...?=`) for non-ASCII text, split so that each word
-/// stays within 75 characters and never splits a UTF-8 character.
-pub fn encode_header_text(s: &str) -> String {
+/// Appends header text: as it is when ASCII, else as RFC 2047 encoded-words
+/// (`=?UTF-8?B?...?=`), split so that each word stays within 75 characters and never splits a
+/// UTF-8 character.
+pub fn push_header_text(out: &mut String, s: &str) {
     let s = header_safe(s);
     if s.is_ascii() {
-        return s.into_owned();
+        out.push_str(&s);
+        return;
     }
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in s.chars() {
-        // 45 input bytes -> 60 base64 chars + 12 of framing = 72.
-        if chunk.len() + c.len_utf8() > 45 {
-            words.push(format!("=?UTF-8?B?{}?=", base64::encode(chunk.as_bytes())));
-            chunk.clear();
+    // 45 input bytes -> 60 base64 chars + 12 of framing = 72.
+    const WORD_INPUT: usize = 45;
+    let mut rest: &str = &s;
+    let mut first = true;
+    while !rest.is_empty() {
+        let mut cut = rest.len().min(WORD_INPUT);
+        // (A UTF-8 character is at most 4 bytes: a boundary lies within the word's input.)
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
         }
-        chunk.push(c);
+        if !first {
+            out.push_str("\r\n ");
+        }
+        first = false;
+        out.push_str("=?UTF-8?B?");
+        base64::push(out, &rest.as_bytes()[..cut]);
+        out.push_str("?=");
+        rest = &rest[cut..];
     }
-    if !chunk.is_empty() {
-        words.push(format!("=?UTF-8?B?{}?=", base64::encode(chunk.as_bytes())));
-    }
-    words.join("\r\n ")
 }
 
 /// Appends `Name <addr>`, the name quoted or encoded as needed.
@@ -61,7 +68,7 @@ fn push_mailbox(out: &mut String, name: Option<&str>, addr: &str) {
             out.push_str("\" ");
         }
         Some(n) => {
-            out.push_str(&encode_header_text(&n));
+            push_header_text(out, &n);
             out.push(' ');
         }
         None => {}
@@ -112,7 +119,7 @@ pub fn compose_imip(
         h.push_str("\r\n");
     }
     h.push_str("Subject: ");
-    h.push_str(&encode_header_text(&m.summary));
+    push_header_text(&mut h, &m.summary);
     h.push_str("\r\nDate: ");
     h.push_str(&date.to_rfc2822());
     h.push_str("\r\nMessage-ID: <");
@@ -152,9 +159,29 @@ pub fn compose_imip(
 mod tests {
     use super::*;
 
+    fn encode_header_text(s: &str) -> String {
+        let mut out = String::from("Subject: ");
+        push_header_text(&mut out, s);
+        out.split_off("Subject: ".len())
+    }
+
     #[test]
     fn non_ascii_subjects_are_encoded_words_and_headers_cannot_be_injected() {
-        let e = encode_header_text("Réunion ➡ 会议 ".repeat(8).as_str());
+        let subject = "Réunion ➡ 会议 ".repeat(8);
+        let e = encode_header_text(&subject);
+        // Each word holds whole characters, in order: the words are the subject's pieces.
+        let mut pieces = String::new();
+        let mut rest: &str = subject.trim();
+        for w in e.split("\r\n ") {
+            let mut n = 1;
+            while n <= rest.len() && (!rest.is_char_boundary(n) || w != word(&rest[..n])) {
+                n += 1;
+            }
+            assert!(n <= rest.len(), "{w} is no piece of {rest}");
+            pieces.push_str(&rest[..n]);
+            rest = &rest[n..];
+        }
+        assert_eq!(pieces, subject.trim());
         assert!(e.is_ascii());
         for w in e.split("\r\n ") {
             assert!(w.len() <= 75, "{w}");
@@ -174,5 +201,9 @@ mod tests {
             "\"Back\\\\slash\" <a@b.c>"
         );
         assert_eq!(mailbox(None, "<a b@c.d>"), "<ab@c.d>");
+    }
+
+    fn word(piece: &str) -> String {
+        format!("=?UTF-8?B?{}?=", base64::encode(piece.as_bytes()))
     }
 }

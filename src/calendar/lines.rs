@@ -133,9 +133,12 @@ impl ContentLine<'_> {
         })
     }
 
-    /// The value TEXT-unescaped.
-    pub fn text_value(&self) -> String {
-        unescape_text(&self.value_lossy())
+    /// The value TEXT-unescaped (borrowed when it holds no escape).
+    pub fn text_value(&self) -> Cow<'_, str> {
+        match self.value_lossy() {
+            Cow::Borrowed(v) if !v.as_bytes().contains(&b'\\') => Cow::Borrowed(v),
+            v => Cow::Owned(unescape_text(&v)),
+        }
     }
 
     /// Whether the line has a ':' separating name/params from value.
@@ -149,8 +152,11 @@ impl ContentLine<'_> {
     }
 
     /// The first value of a parameter (case-insensitive name).
-    pub fn param(&self, name: &str) -> Option<String> {
-        first_param_value(&self.params_lossy(), name).map(str::to_string)
+    pub fn param(&self, name: &str) -> Option<Cow<'_, str>> {
+        match self.params_lossy() {
+            Cow::Borrowed(p) => first_param_value(p, name).map(Cow::Borrowed),
+            Cow::Owned(p) => first_param_value(&p, name).map(|v| Cow::Owned(v.to_string())),
+        }
     }
 }
 

@@ -6,13 +6,15 @@
 
 use super::block::{self, BodyFormat, FoundBlock, LinkKind};
 use super::lines::{escape_text, escaped_offsets, unescape_text, ContentLine, Document, Edits};
+use super::recur::RawDateProp;
 use super::render::{html_escape, render_html, render_text};
-use super::schedule::{self, Occurrences, RawDate};
+use super::schedule::{self, Occurrences};
 use super::tz::TimeZoneTable;
 use super::{itip, CalendarError, RewriteOutcome, RewriteRequest, RewrittenMeeting};
 use crate::model::{MeetingCoordinates, MeetingKind, SourceMeetingType, TargetMeetingType};
 use crate::rules::eligibility::{self, BlockOwnership, ExistingBlock, SkipReason};
 use once_cell::sync::Lazy;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -173,11 +175,11 @@ fn prop_idx(doc: &Document, ev: &Event, name: &str) -> Option<usize> {
     ev.props.iter().copied().find(|&i| doc.lines[i].is(name))
 }
 
-fn raw_date(l: &ContentLine) -> RawDate {
-    RawDate {
+fn raw_date(l: &ContentLine) -> RawDateProp {
+    RawDateProp {
         value: l.value_lossy().trim().to_string(),
-        tzid: l.param("TZID"),
-        value_type: l.param("VALUE"),
+        tzid: l.param("TZID").map(Cow::into_owned),
+        value_type: l.param("VALUE").map(Cow::into_owned),
     }
 }
 
@@ -627,17 +629,31 @@ fn with_value(doc: &Document, l: &ContentLine, raw_value: &str) -> Vec<u8> {
 
 /// [`with_value`] for a value given as consecutive pieces (no buffer for the joined value).
 fn with_value_of(doc: &Document, l: &ContentLine, pieces: &[&str]) -> Vec<u8> {
-    let value_len: usize = pieces.iter().map(|p| p.len()).sum();
-    let mut logical =
-        Vec::with_capacity(l.name_bytes().len() + l.params_bytes().len() + 1 + value_len);
-    logical.extend_from_slice(l.name_bytes());
-    logical.extend_from_slice(l.params_bytes());
-    logical.push(b':');
-    for p in pieces {
-        logical.extend_from_slice(p.as_bytes());
+    thread_local! {
+        // The logical line only lives until it is folded: one buffer per thread, not one per
+        // line changed.
+        static LOGICAL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    doc.fold(&logical)
+    LOGICAL.with(|logical| {
+        let mut logical = logical.borrow_mut();
+        logical.clear();
+        logical.extend_from_slice(l.name_bytes());
+        logical.extend_from_slice(l.params_bytes());
+        logical.push(b':');
+        for p in pieces {
+            logical.extend_from_slice(p.as_bytes());
+        }
+        let folded = doc.fold(&logical);
+        // A huge body's line is not kept for the thread's lifetime.
+        if logical.capacity() > LOGICAL_KEPT {
+            *logical = Vec::new();
+        }
+        folded
+    })
 }
+
+/// The largest logical-line buffer [`with_value_of`] keeps between lines.
+const LOGICAL_KEPT: usize = 64 * 1024;
 
 /// The property name upper-cased, in `buf` when it fits (no allocation per property).
 fn upper_name<'b>(l: &ContentLine, buf: &'b mut [u8; 64]) -> std::borrow::Cow<'b, str> {
@@ -765,7 +781,7 @@ pub(crate) fn plan<'a>(
     if let Err(r) = eligibility::organizer_only(organizer.as_deref(), req.organizer) {
         return Ok(Err(r));
     }
-    let attendees: Vec<std::borrow::Cow<str>> = st
+    let attendees: Vec<Cow<str>> = st
         .events
         .iter()
         .flat_map(|ev| ev.props.iter().map(|&i| &doc.lines[i]))
@@ -779,7 +795,7 @@ pub(crate) fn plan<'a>(
     let mut future = false;
     for (i, ev) in st.events.iter().enumerate() {
         let o = occurrences(&doc, ev, Some(i) == master);
-        if schedule::has_instance_ending_after(&o, &zones, req.now)
+        if schedule::has_instance_ending_after(o, &zones, req.now)
             .map_err(CalendarError::Recurrence)?
         {
             future = true;
@@ -925,12 +941,16 @@ pub(crate) fn plan<'a>(
                     let mut v = text.clone();
                     for old in &old_links {
                         // (A link longer than the value cannot be in it: skip building a searcher.)
-                        if old != &c.join_url && !old.is_empty() && old.len() <= v.len() {
-                            v = v.replace(old.as_str(), &c.join_url);
+                        if old != &c.join_url
+                            && !old.is_empty()
+                            && old.len() <= v.len()
+                            && v.contains(old.as_str())
+                        {
+                            v = Cow::Owned(v.replace(old.as_str(), &c.join_url));
                         }
                     }
-                    if converting {
-                        v = v.replace("Skype Meeting", "Microsoft Teams Meeting");
+                    if converting && v.contains("Skype Meeting") {
+                        v = Cow::Owned(v.replace("Skype Meeting", "Microsoft Teams Meeting"));
                     }
                     if v != text {
                         set(&mut edits, &v);
@@ -1108,9 +1128,9 @@ pub fn rewrite_calendar_object(
         organizer_copy,
         itip_request,
         attendees,
-        summary,
+        summary: summary.into_owned(),
         organizer,
-        organizer_name,
+        organizer_name: organizer_name.map(Cow::into_owned),
         body_text,
         body_html,
     }))

@@ -7,46 +7,34 @@ use super::recur::{self, RawDateProp, RecurrenceInput};
 use super::tz::TimeZoneTable;
 use chrono::{DateTime, Utc};
 
-/// A date-valued property as written (value, TZID, VALUE=).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawDate {
-    pub value: String,
-    pub tzid: Option<String>,
-    pub value_type: Option<String>,
-}
-
 /// What the future-only rule needs from one component.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Occurrences {
-    pub dtstart: Option<RawDate>,
-    pub dtend: Option<RawDate>,
+    pub dtstart: Option<RawDateProp>,
+    pub dtend: Option<RawDateProp>,
     pub duration: Option<String>,
     pub rrules: Vec<String>,
-    pub rdates: Vec<RawDate>,
-    pub exdates: Vec<RawDate>,
-}
-
-fn raw(d: &RawDate) -> RawDateProp {
-    RawDateProp::new(&d.value, d.tzid.as_deref(), d.value_type.as_deref())
+    pub rdates: Vec<RawDateProp>,
+    pub exdates: Vec<RawDateProp>,
 }
 
 /// Does any occurrence of this component (RRULE/RDATE expansion minus EXDATE, in its time
 /// zone) end after `now`? A component without DTSTART cannot be judged and stays a candidate.
 pub fn has_instance_ending_after(
-    o: &Occurrences,
+    o: Occurrences,
     zones: &TimeZoneTable,
     now: DateTime<Utc>,
 ) -> Result<bool, String> {
-    let Some(start) = &o.dtstart else {
+    let Some(dtstart) = o.dtstart else {
         return Ok(true);
     };
     let input = RecurrenceInput {
-        dtstart: raw(start),
-        dtend: o.dtend.as_ref().map(raw),
-        duration: o.duration.clone(),
-        rrules: o.rrules.clone(),
-        rdates: o.rdates.iter().map(raw).collect(),
-        exdates: o.exdates.iter().map(raw).collect(),
+        dtstart,
+        dtend: o.dtend,
+        duration: o.duration,
+        rrules: o.rrules,
+        rdates: o.rdates,
+        exdates: o.exdates,
     };
     recur::has_instance_ending_after(&input, zones, now).map_err(|e| e.to_string())
 }
@@ -55,12 +43,8 @@ pub fn has_instance_ending_after(
 mod tests {
     use super::*;
 
-    fn raw(v: &str, tz: Option<&str>) -> RawDate {
-        RawDate {
-            value: v.into(),
-            tzid: tz.map(str::to_string),
-            value_type: None,
-        }
+    fn raw(v: &str, tz: Option<&str>) -> RawDateProp {
+        RawDateProp::new(v, tz, None)
     }
 
     fn at(s: &str) -> DateTime<Utc> {
@@ -75,8 +59,8 @@ mod tests {
             ..Default::default()
         };
         let z = TimeZoneTable::new();
-        assert!(has_instance_ending_after(&o, &z, at("2025-01-01T09:59:00Z")).unwrap());
-        assert!(!has_instance_ending_after(&o, &z, at("2025-01-01T10:00:00Z")).unwrap());
+        assert!(has_instance_ending_after(o.clone(), &z, at("2025-01-01T09:59:00Z")).unwrap());
+        assert!(!has_instance_ending_after(o.clone(), &z, at("2025-01-01T10:00:00Z")).unwrap());
     }
 
     #[test]
@@ -88,8 +72,8 @@ mod tests {
         };
         // 09:00 in Berlin (UTC+2 in June) + 1 h = 08:00Z.
         let z = TimeZoneTable::new();
-        assert!(has_instance_ending_after(&o, &z, at("2025-06-01T07:59:00Z")).unwrap());
-        assert!(!has_instance_ending_after(&o, &z, at("2025-06-01T08:00:00Z")).unwrap());
+        assert!(has_instance_ending_after(o.clone(), &z, at("2025-06-01T07:59:00Z")).unwrap());
+        assert!(!has_instance_ending_after(o.clone(), &z, at("2025-06-01T08:00:00Z")).unwrap());
     }
 
     #[test]
@@ -102,10 +86,10 @@ mod tests {
             ..Default::default()
         };
         // 22 second-Wednesdays from April 2022: the last is 2024-01-10.
-        assert!(has_instance_ending_after(&o, &z, at("2024-01-10T16:00:00Z")).unwrap());
-        assert!(!has_instance_ending_after(&o, &z, at("2024-01-10T16:30:00Z")).unwrap());
+        assert!(has_instance_ending_after(o.clone(), &z, at("2024-01-10T16:00:00Z")).unwrap());
+        assert!(!has_instance_ending_after(o.clone(), &z, at("2024-01-10T16:30:00Z")).unwrap());
         o.rrules = vec!["FREQ=MONTHLY;BYDAY=TH;BYSETPOS=3".into()];
-        assert!(has_instance_ending_after(&o, &z, at("2040-01-01T00:00:00Z")).unwrap());
+        assert!(has_instance_ending_after(o.clone(), &z, at("2040-01-01T00:00:00Z")).unwrap());
     }
 
     #[test]
@@ -122,7 +106,7 @@ mod tests {
                 rrules: vec![rule.into()],
                 ..Default::default()
             };
-            let _ = has_instance_ending_after(&o, &z, at("2030-01-01T00:00:00Z"));
+            let _ = has_instance_ending_after(o.clone(), &z, at("2030-01-01T00:00:00Z"));
         }
     }
 }
