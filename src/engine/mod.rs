@@ -36,7 +36,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use uuid::Uuid;
 
@@ -153,30 +152,6 @@ pub struct Engine {
     store: Mutex<Box<dyn MigrationStore>>,
     clock: Clock,
     queue_delay: Duration,
-    /// Live [`StoreCheckpointDeferral`]s; changed with the store locked.
-    checkpoint_deferrals: AtomicUsize,
-}
-
-/// While it lives, the engine's own store commits leave the write-ahead log to a checkpoint
-/// thread (see [`MigrationStore::set_checkpoint_on_commit`]); the last one dropped turns the
-/// store's checkpoint at commit back on.
-pub struct StoreCheckpointDeferral<'a> {
-    engine: &'a Engine,
-}
-
-impl Drop for StoreCheckpointDeferral<'_> {
-    fn drop(&mut self) {
-        let mut store = self.engine.store();
-        if self
-            .engine
-            .checkpoint_deferrals
-            .fetch_sub(1, Ordering::Relaxed)
-            == 1
-        {
-            // Best effort: a store that cannot take it keeps checkpointing less often.
-            let _ = store.set_checkpoint_on_commit(true);
-        }
-    }
 }
 
 impl fmt::Debug for Engine {
@@ -205,7 +180,6 @@ impl Engine {
             store: Mutex::new(store),
             clock: Box::new(Utc::now),
             queue_delay: Duration::zero(),
-            checkpoint_deferrals: AtomicUsize::new(0),
         }
     }
 
@@ -229,18 +203,6 @@ impl Engine {
     /// The engine's clock, for threads that need the time but not the engine.
     pub fn clock(&self) -> &(dyn Fn() -> DateTime<Utc> + Send + Sync) {
         &*self.clock
-    }
-
-    /// Leaves the store's write-ahead log to a checkpoint thread while the returned guard
-    /// lives (a group-commit worker's [`embedded::WalCheckpointer`]): done at a job-row commit,
-    /// the checkpoint would copy a whole batch on the worker's thread.
-    pub fn defer_store_checkpoints(&self) -> StoreCheckpointDeferral<'_> {
-        let mut store = self.store();
-        if self.checkpoint_deferrals.fetch_add(1, Ordering::Relaxed) == 0 {
-            // Best effort, as above: checkpoints then still happen, only on this thread too.
-            let _ = store.set_checkpoint_on_commit(false);
-        }
-        StoreCheckpointDeferral { engine: self }
     }
 
     /// The store, locked. A panic while a transaction was open rolled it back, so a poisoned

@@ -29,7 +29,7 @@
 use super::delivery::{DeliveryError, DeliveryReport, InviteDelivery};
 use super::embedded::WalCheckpointer;
 use super::source::{CalendarObject, CalendarSource, FailureKind, PutOutcome};
-use super::{Engine, EngineError, StoreCheckpointDeferral};
+use super::{Engine, EngineError};
 use crate::calendar::{
     compose_imip, rewrite_calendar_object, CalendarError, RewriteOutcome, RewriteRequest,
     RewrittenMeeting, SkipReason,
@@ -256,11 +256,8 @@ pub struct Worker<'a> {
     /// The source and the delivery write through `journal`: meetings are committed in batches
     /// (see [`super::embedded::embedded_worker_connection`]).
     group_commit: bool,
-    /// With group commit: the WAL is checkpointed on another thread after each batch (declared
-    /// before `_deferral`, so it stops before the engine's commits checkpoint again).
+    /// With group commit: the WAL is checkpointed on another thread after each batch.
     checkpointer: Option<WalCheckpointer>,
-    /// Held while `checkpointer` runs.
-    _deferral: Option<StoreCheckpointDeferral<'a>>,
     source: &'a dyn CalendarSource,
     delivery: &'a dyn InviteDelivery,
     config: WorkerConfig,
@@ -287,15 +284,11 @@ impl<'a> Worker<'a> {
         } else {
             None
         };
-        let _deferral = checkpointer
-            .as_ref()
-            .map(|_| engine.defer_store_checkpoints());
         Worker {
             engine,
             journal,
             group_commit,
             checkpointer,
-            _deferral,
             source,
             delivery,
             config,

@@ -198,12 +198,4 @@ pub trait MigrationStore: Send {
     /// Deletes Succeeded and Failed records last modified before `cutoff`; returns how many.
     /// Pending and InProgress jobs are never purged (that would lose work).
     fn purge_finished_before(&mut self, cutoff: DateTime<Utc>) -> StoreResult<usize>;
-
-    /// Whether this store's own commits also copy its write-ahead log back (SQLite's
-    /// autocheckpoint; on by default). A worker that checkpoints on a thread of its own turns it
-    /// off while it runs, so a small job-row commit on the worker's thread never copies a whole
-    /// batch's log. Stores without such a log ignore it.
-    fn set_checkpoint_on_commit(&mut self, _on: bool) -> StoreResult<()> {
-        Ok(())
-    }
 }

@@ -903,37 +903,4 @@ impl MigrationStore for SqliteStore {
         tx.commit()?;
         Ok(n)
     }
-
-    fn set_checkpoint_on_commit(&mut self, on: bool) -> StoreResult<()> {
-        // 1000 pages is SQLite's default.
-        self.conn.execute_batch(if on {
-            "PRAGMA wal_autocheckpoint = 1000"
-        } else {
-            "PRAGMA wal_autocheckpoint = 0"
-        })?;
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn autocheckpoint_pages(store: &SqliteStore) -> i64 {
-        store
-            .conn
-            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
-            .unwrap()
-    }
-
-    #[test]
-    fn checkpoint_on_commit_is_sqlites_default_and_can_be_turned_off_and_on_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = SqliteStore::open(dir.path().join("mms.db")).unwrap();
-        assert_eq!(autocheckpoint_pages(&store), 1000);
-        store.set_checkpoint_on_commit(false).unwrap();
-        assert_eq!(autocheckpoint_pages(&store), 0);
-        store.set_checkpoint_on_commit(true).unwrap();
-        assert_eq!(autocheckpoint_pages(&store), 1000);
-    }
 }
