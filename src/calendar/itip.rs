@@ -5,33 +5,22 @@
 //! PARTSTAT=NEEDS-ACTION with RSVP=TRUE, ORGANIZER with SENT-BY when someone else sends, and
 //! the organizer's own alarms left out.
 
-use super::lines::{Document, Edits};
+use super::lines::{walk_params, Document, Edits, ParamPiece};
 use super::rewrite::{structure, Structure};
 use super::CalendarError;
 use crate::rules::eligibility::same_address;
 
-/// Calls `each` with the raw `A=1`, `B="x;y"` items of `;A=1;B="x;y"` (quotes respected,
-/// empty items skipped), in order.
+/// Calls `each` with the raw `A=1`, `B="x;y"` items of `;A=1;B="x;y"` (as the line parser
+/// splits them, empty items skipped), in order.
 fn each_param_raw<'p>(params: &'p str, mut each: impl FnMut(&'p str)) {
-    let bytes = params.as_bytes();
-    let mut in_quotes = false;
-    let mut start = None;
-    let mut emit = |from: Option<usize>, to: usize| {
-        if let Some(s) = from.filter(|&s| s < to) {
-            each(&params[s..to]);
-        }
-    };
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => in_quotes = !in_quotes,
-            b';' if !in_quotes => {
-                emit(start, i);
-                start = Some(i + 1);
+    walk_params(params, |piece| {
+        if let ParamPiece::Whole(p) = piece {
+            if !p.is_empty() {
+                each(p);
             }
-            _ => {}
         }
-    }
-    emit(start, params.len());
+        true
+    });
 }
 
 fn param_name(p: &str) -> &str {

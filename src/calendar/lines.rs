@@ -169,25 +169,38 @@ pub fn utf8_lossy(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// A piece of a parameter list, in order: each parameter's name, then each of its values.
-enum ParamPiece<'s> {
+/// A piece of a parameter list, in order: each parameter's name, then each of its values, then
+/// the whole parameter.
+pub(crate) enum ParamPiece<'s> {
     Name(&'s str),
     /// DQUOTEs removed.
     Value(&'s str),
+    /// The parameter exactly as written, up to the `;` that ends it (`B="x;y",z`; empty for
+    /// the gap in `;;`).
+    Whole(&'s str),
 }
 
 /// Walks `;A=1;B="x;y",z` piece by piece until `each` returns `false`. Values in DQUOTEs may
-/// contain ';', ':' and ','.
-fn walk_params<'s>(s: &'s str, mut each: impl FnMut(ParamPiece<'s>) -> bool) {
+/// contain ';', ':' and ','. The `Whole` pieces and the `;` before each cover every byte after
+/// the first `;`.
+pub(crate) fn walk_params<'s>(s: &'s str, mut each: impl FnMut(ParamPiece<'s>) -> bool) {
     let bytes = s.as_bytes();
     let mut i = 0;
+    // Where the parameter being walked starts.
+    let mut current: Option<usize> = None;
     while i < bytes.len() {
         if bytes[i] != b';' {
             i += 1;
             continue;
         }
+        if let Some(start) = current.take() {
+            if !each(ParamPiece::Whole(&s[start..i])) {
+                return;
+            }
+        }
         i += 1;
         let name_start = i;
+        current = Some(name_start);
         while i < bytes.len() && bytes[i] != b'=' && bytes[i] != b';' {
             i += 1;
         }
@@ -224,6 +237,9 @@ fn walk_params<'s>(s: &'s str, mut each: impl FnMut(ParamPiece<'s>) -> bool) {
             break;
         }
     }
+    if let Some(start) = current {
+        each(ParamPiece::Whole(&s[start..]));
+    }
 }
 
 /// Splits `;A=1;B="x;y",z` into parameters.
@@ -240,6 +256,7 @@ pub fn parse_params(s: &str) -> Vec<Param> {
                     p.values.push(v.to_string());
                 }
             }
+            ParamPiece::Whole(_) => {}
         }
         true
     });
@@ -263,7 +280,7 @@ fn first_param_value<'s>(s: &'s str, name: &str) -> Option<&'s str> {
             found = Some(v);
             false
         }
-        ParamPiece::Value(_) => true,
+        ParamPiece::Value(_) | ParamPiece::Whole(_) => true,
     });
     found
 }
@@ -729,6 +746,32 @@ pub fn escaped_offset(s: &str, offset: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_parameters_cover_every_byte_after_the_first_semicolon() {
+        for s in [
+            "",
+            ";A=1",
+            ";A=1;;B=\"x;y\",z;C",
+            ";CN=a\"b;c\";X=1",
+            ";CN=\"unterminated;X=1",
+            ";A=\"q\"junk;B",
+            "junk;A=1,2,\"3;4\";",
+            ";;;",
+            ";A=é;B=\"ü;ß\"",
+        ] {
+            let mut rebuilt = String::new();
+            walk_params(s, |piece| {
+                if let ParamPiece::Whole(w) = piece {
+                    rebuilt.push(';');
+                    rebuilt.push_str(w);
+                }
+                true
+            });
+            let from = s.find(';').unwrap_or(s.len());
+            assert_eq!(rebuilt, s[from..], "{s}");
+        }
+    }
 
     #[test]
     fn one_parameter_is_found_as_the_whole_list_would_give_it() {
