@@ -16,7 +16,7 @@ pub mod rewrite;
 pub mod schedule;
 pub mod tz;
 
-use crate::model::{MeetingCoordinates, SourceMeetingType, TargetMeetingType};
+use crate::model::{clip_quoted, MeetingCoordinates, SourceMeetingType, TargetMeetingType};
 pub use crate::rules::eligibility::SkipReason;
 pub use imip::compose_imip;
 pub use rewrite::{dry_run_diff, rewrite_body, rewrite_calendar_object, BodyRewrite};
@@ -91,31 +91,30 @@ impl fmt::Display for CalendarError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CalendarError::Malformed { line, message } => {
-                write!(f, "malformed calendar at line {line}: {}", clip(message))
+                write!(
+                    f,
+                    "malformed calendar at line {line}: {}",
+                    clip_quoted(message)
+                )
             }
             CalendarError::InvalidUtf8 { line, property } => {
-                write!(f, "{} at line {line} is not valid UTF-8", clip(property))
+                write!(
+                    f,
+                    "{} at line {line} is not valid UTF-8",
+                    clip_quoted(property)
+                )
             }
             CalendarError::SeveralMeetings { uids } => write!(
                 f,
                 "the calendar object holds {uids} different meetings (UIDs); expected one"
             ),
-            CalendarError::InvalidCoordinates(m) => write!(f, "invalid coordinates: {}", clip(m)),
+            CalendarError::InvalidCoordinates(m) => {
+                write!(f, "invalid coordinates: {}", clip_quoted(m))
+            }
             CalendarError::Recurrence(m) => {
-                write!(f, "recurrence cannot be evaluated: {}", clip(m))
+                write!(f, "recurrence cannot be evaluated: {}", clip_quoted(m))
             }
         }
-    }
-}
-
-/// Messages quote the input (component names, values); a hostile object's megabyte line must
-/// not become a megabyte LastMessage. Longer than this is cut, on a character boundary.
-const MAX_QUOTED_CHARS: usize = 200;
-
-fn clip(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.char_indices().nth(MAX_QUOTED_CHARS) {
-        Some((i, _)) => format!("{}... ({} bytes)", &s[..i], s.len()).into(),
-        None => s.into(),
     }
 }
 

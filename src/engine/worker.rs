@@ -34,7 +34,7 @@ use crate::calendar::{
     compose_imip, rewrite_calendar_object, CalendarError, RewriteOutcome, RewriteRequest,
     RewrittenMeeting, SkipReason,
 };
-use crate::model::{MeetingCoordinates, MigrationJob, User};
+use crate::model::{clip_quoted, MeetingCoordinates, MigrationJob, User};
 use crate::store::calendars::{
     self, uid_of, MeetingOutcome, MeetingProgress, OutboxMessage, OutboxState,
 };
@@ -591,7 +591,7 @@ impl<'a> Worker<'a> {
             if uid.is_empty() {
                 "meeting".to_string()
             } else {
-                format!("meeting {uid}")
+                format!("meeting {}", clip_quoted(uid))
             }
         };
         // The listed object, or the fresh copy read after a conflicting write.
@@ -703,7 +703,7 @@ impl<'a> Worker<'a> {
                         return MeetingResult::failed(
                             &m.uid,
                             e.kind,
-                            format!("meeting '{}': {e}", m.summary),
+                            format!("{}: {e}", meeting_label(&m.uid, &m.summary)),
                         )
                     }
                 },
@@ -712,8 +712,8 @@ impl<'a> Worker<'a> {
                         &m.uid,
                         e.kind,
                         format!(
-                            "meeting '{}': cannot store the updated meeting: {e}",
-                            m.summary
+                            "{}: cannot store the updated meeting: {e}",
+                            meeting_label(&m.uid, &m.summary)
                         ),
                     )
                 }
@@ -878,10 +878,11 @@ impl<'a> Worker<'a> {
 
 /// How a meeting is named in its messages.
 fn meeting_label(uid: &str, summary: &str) -> String {
+    // (Both come from the calendar: a hostile one may make them megabytes long.)
     if summary.is_empty() {
-        format!("meeting {uid}")
+        format!("meeting {}", clip_quoted(uid))
     } else {
-        format!("meeting '{summary}'")
+        format!("meeting '{}'", clip_quoted(summary))
     }
 }
 

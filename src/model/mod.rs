@@ -379,6 +379,19 @@ pub struct StateSummary {
     pub user_count: u64,
 }
 
+/// Messages and skip reasons quote their input (names, values, addresses); a hostile object's
+/// megabyte line must not become a megabyte LastMessage. Longer than this is cut.
+const MAX_QUOTED_CHARS: usize = 200;
+
+/// `s` for quoting in a message: as it is, or its first [`MAX_QUOTED_CHARS`] characters (cut on
+/// a character boundary) and its length.
+pub fn clip_quoted(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((i, _)) => format!("{}... ({} bytes)", &s[..i], s.len()).into(),
+        None => s.into(),
+    }
+}
+
 /// A SIP address without surrounding whitespace and without its `sip:` scheme (any case).
 pub fn strip_sip(s: &str) -> &str {
     let t = s.trim();

@@ -3,7 +3,7 @@
 //! Each rule returns `Ok(())` when the meeting stays a candidate, or the `SkipReason` an admin sees
 //! in the job's `LastMessage`. The calendar layer evaluates them in the order of [`RULE_ORDER`].
 
-use crate::model::{strip_prefix_ignore_ascii_case, MeetingCoordinates, MeetingKind};
+use crate::model::{clip_quoted, strip_prefix_ignore_ascii_case, MeetingCoordinates, MeetingKind};
 use std::fmt;
 use uuid::Uuid;
 
@@ -57,6 +57,7 @@ impl fmt::Display for SkipReason {
         match self {
             SkipReason::NotFuture => f.write_str("not a future meeting: every occurrence has ended"),
             SkipReason::NotOrganizer { organizer } => {
+                let organizer = clip_quoted(organizer);
                 write!(f, "not organized by the user (organizer is {organizer})")
             }
             SkipReason::TooManyAttendees { count } => write!(
@@ -65,7 +66,9 @@ impl fmt::Display for SkipReason {
             ),
             SkipReason::Cancelled => f.write_str("meeting is cancelled"),
             SkipReason::AlreadyUpToDate => f.write_str("already up to date"),
-            SkipReason::CopyPastedBlock { detail } => write!(f, "copy-pasted block: {detail}"),
+            SkipReason::CopyPastedBlock { detail } => {
+                write!(f, "copy-pasted block: {}", clip_quoted(detail))
+            }
             SkipReason::NoOnlineMeetingBlock => f.write_str("no online meeting block"),
             SkipReason::ConsumerTeamsMeeting => {
                 f.write_str("consumer Teams meeting (teams.live.com), not a tenant meeting")
@@ -233,6 +236,27 @@ pub fn already_up_to_date(blocks: &[ExistingBlock], new: &MeetingCoordinates) ->
 mod tests {
     use super::*;
     use crate::model::DialInNumber;
+
+    #[test]
+    fn organizer_only_reason_quotes_a_hostile_organizer_short() {
+        // A calendar whose line breaks were mangled can run a whole body into ORGANIZER.
+        let huge = format!("mailto:ashaw@contoso.com{}", "<p>text</p>".repeat(400));
+        let shown = super::organizer_only(Some(&huge), "pat@contoso.com")
+            .unwrap_err()
+            .to_string();
+        assert!(shown.len() < 300, "{} bytes", shown.len());
+        assert!(
+            shown.starts_with("not organized by the user (organizer is ashaw@contoso.com<p>"),
+            "{shown}"
+        );
+        assert!(
+            shown.ends_with(&format!("... ({} bytes))", huge.len() - 7)),
+            "{shown}"
+        );
+        let detail = "x".repeat(10_000);
+        let copied = SkipReason::CopyPastedBlock { detail }.to_string();
+        assert!(copied.len() < 300, "{} bytes", copied.len());
+    }
 
     #[test]
     fn addresses_with_multi_byte_characters_near_the_scheme_do_not_panic() {
