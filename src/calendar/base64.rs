@@ -24,7 +24,7 @@ static B64_PAIRS: [[u8; 2]; 4096] = {
 const LINE_INPUT: usize = 57;
 
 /// The encoded length of `n` input bytes (padded, no line breaks).
-pub fn encoded_len(n: usize) -> usize {
+pub const fn encoded_len(n: usize) -> usize {
     (n + 2) / 3 * 4
 }
 
@@ -37,12 +37,17 @@ pub fn encode(data: &[u8]) -> String {
 
 /// Appends the standard base64 of `data`, without line breaks.
 pub fn push(out: &mut String, data: &[u8]) {
-    let mut symbols = std::mem::take(out).into_bytes();
-    let start = symbols.len();
-    symbols.resize(start + encoded_len(data.len()), b'=');
-    encode_into(&mut symbols[start..], data);
-    // Only ASCII symbols were appended to text.
-    *out = String::from_utf8(symbols).unwrap_or_default();
+    // Through a small buffer, 48 input bytes (64 symbols, no padding but in the last) at a
+    // time: neither a check of all of `out` per call nor a heap buffer.
+    const CHUNK: usize = 48;
+    out.reserve(encoded_len(data.len()));
+    let mut symbols = [b'='; encoded_len(CHUNK)];
+    for piece in data.chunks(CHUNK) {
+        let n = encoded_len(piece.len());
+        encode_into(&mut symbols[..n], piece);
+        // The alphabet is ASCII: each byte is its own character.
+        out.extend(symbols[..n].iter().map(|&b| char::from(b)));
+    }
 }
 
 /// The length of [`push_lines`]' output for `n` input bytes: the symbols and a CRLF per line.
