@@ -148,8 +148,8 @@ impl MeetingResult {
 /// thread per chunk instead of per meeting (the writes are the slower side, so the queue is
 /// full and every meeting taken from it used to wake the rewrite thread for the next one).
 const PREPARED_CHUNK: usize = 4;
-/// How many chunks may wait for the store writes (with the one being prepared, at most 12
-/// meetings are in memory ahead of them).
+/// How many chunks may wait for the store writes: with the chunk being written and the one
+/// being prepared, at most 16 meetings are in memory at once, however large the calendar.
 const CHUNKS_AHEAD: usize = 2;
 
 /// The worker's end of the hand-over: meetings in the order they were prepared.
