@@ -84,7 +84,7 @@ fn encode_into(dst: &mut [u8], data: &[u8]) {
     {
         if data.len() >= 28 && std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 is present (checked just above).
-            done = unsafe { wide::encode_avx2(dst, data, data.len()) };
+            done = unsafe { wide::encode_avx2(dst, data) };
         }
     }
     encode_scalar(&mut dst[done / 3 * 4..], &data[done..]);
@@ -128,28 +128,19 @@ fn encode_scalar(dst: &mut [u8], data: &[u8]) {
 mod wide {
     use std::arch::x86_64::*;
 
-    /// Encodes 24-byte steps of `src[..n]` into `dst` while 28 bytes can be read from the
-    /// step's start (each 128-bit lane loads 16 bytes and uses 12); returns the input bytes
-    /// done (a multiple of 24, or `n`).
+    /// Encodes 24-byte steps of `src` into `dst` while 28 bytes can be read from the step's
+    /// start (each 128-bit lane loads 16 bytes and uses 12); returns the input bytes done (a
+    /// multiple of 24).
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn encode_avx2(dst: &mut [u8], src: &[u8], n: usize) -> usize {
+    pub(super) unsafe fn encode_avx2(dst: &mut [u8], src: &[u8]) -> usize {
         let mut done = 0;
-        while done + 24 <= n && done + 28 <= src.len() && done / 3 * 4 + 32 <= dst.len() {
+        while done + 28 <= src.len() && done / 3 * 4 + 32 <= dst.len() {
             // SAFETY: 28 bytes at `done` are in `src`, 32 at `done / 3 * 4` in `dst` (above).
             step(dst.as_mut_ptr().add(done / 3 * 4), src.as_ptr().add(done));
             done += 24;
-        }
-        // A last step ending exactly at `n` (a 57-byte MIME line: steps at 0, 24 and 33),
-        // re-encoding a few groups of the step before it to the same symbols.
-        let last = n.wrapping_sub(24);
-        if done < n && n >= 24 && last % 3 == 0 && last + 28 <= src.len() && n / 3 * 4 <= dst.len()
-        {
-            // SAFETY: as above, for the step at `last`.
-            step(dst.as_mut_ptr().add(last / 3 * 4), src.as_ptr().add(last));
-            done = n;
         }
         done
     }
