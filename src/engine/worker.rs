@@ -587,13 +587,6 @@ impl<'a> Worker<'a> {
         mut prepared: Option<PreparedUpdate>,
     ) -> MeetingResult {
         let sender = rewriter.sender;
-        let label = |uid: &str| {
-            if uid.is_empty() {
-                "meeting".to_string()
-            } else {
-                format!("meeting {}", clip_quoted(uid))
-            }
-        };
         // The listed object, or the fresh copy read after a conflicting write.
         let mut fresh: Option<CalendarObject> = None;
         let attempts = self.config.max_write_attempts.max(1);
@@ -610,7 +603,7 @@ impl<'a> Worker<'a> {
                     return MeetingResult::failed(
                         "",
                         FailureKind::Permanent,
-                        format!("{} ({}): {e}", label(""), current.href),
+                        format!("{} ({}): {e}", meeting_label("", ""), current.href),
                     )
                 }
                 Ok(PreparedOutcome::Skipped(SkipReason::AlreadyUpToDate)) => {
@@ -725,7 +718,7 @@ impl<'a> Worker<'a> {
             FailureKind::Transient,
             format!(
                 "{}: the meeting kept changing while it was being updated ({attempts} attempts)",
-                label(&uid_of(&current.data))
+                meeting_label(&uid_of(&current.data), "")
             ),
         )
     }
@@ -879,10 +872,12 @@ impl<'a> Worker<'a> {
 /// How a meeting is named in its messages.
 fn meeting_label(uid: &str, summary: &str) -> String {
     // (Both come from the calendar: a hostile one may make them megabytes long.)
-    if summary.is_empty() {
+    if !summary.is_empty() {
+        format!("meeting '{}'", clip_quoted(summary))
+    } else if !uid.is_empty() {
         format!("meeting {}", clip_quoted(uid))
     } else {
-        format!("meeting '{}'", clip_quoted(summary))
+        "meeting".to_string()
     }
 }
 
