@@ -24,7 +24,7 @@ fn each_param_raw<'p>(params: &'p str, mut each: impl FnMut(&'p str)) {
 }
 
 fn param_name(p: &str) -> &str {
-    p.find('=').map_or(p, |e| &p[..e])
+    memchr::memchr(b'=', p.as_bytes()).map_or(p, |e| &p[..e])
 }
 
 /// Rebuilds a line (into `logical`, emptied first) with its parameters but those named in

@@ -185,60 +185,49 @@ pub(crate) enum ParamPiece<'s> {
 /// the first `;`.
 pub(crate) fn walk_params<'s>(s: &'s str, mut each: impl FnMut(ParamPiece<'s>) -> bool) {
     let bytes = s.as_bytes();
-    let mut i = 0;
-    // Where the parameter being walked starts.
-    let mut current: Option<usize> = None;
-    while i < bytes.len() {
-        if bytes[i] != b';' {
-            i += 1;
-            continue;
-        }
-        if let Some(start) = current.take() {
-            if !each(ParamPiece::Whole(&s[start..i])) {
-                return;
-            }
-        }
-        i += 1;
-        let name_start = i;
-        current = Some(name_start);
-        while i < bytes.len() && bytes[i] != b'=' && bytes[i] != b';' {
-            i += 1;
-        }
-        if !each(ParamPiece::Name(&s[name_start..i])) {
+    // The first byte of `set` at or after `from` (or the end): every delimiter is ASCII, so
+    // each piece cut here is a str.
+    let find = |from: usize, set: &[u8]| {
+        find_byte_in(&bytes[from..], set).map_or(bytes.len(), |p| from + p)
+    };
+    // At the `;` that starts a parameter (bytes before the first one belong to none).
+    let mut at = find(0, b";");
+    while at < bytes.len() {
+        let start = at + 1;
+        let mut i = find(start, b"=;");
+        if !each(ParamPiece::Name(&s[start..i])) {
             return;
         }
-        if i >= bytes.len() || bytes[i] != b'=' {
-            continue;
-        }
-        i += 1;
-        loop {
-            let value = if i < bytes.len() && bytes[i] == b'"' {
-                let vs = i + 1;
-                let mut j = vs;
-                while j < bytes.len() && bytes[j] != b'"' {
-                    j += 1;
+        if i < bytes.len() && bytes[i] == b'=' {
+            i += 1;
+            loop {
+                let value = if bytes.get(i) == Some(&b'"') {
+                    let end = find(i + 1, b"\"");
+                    let value = &s[i + 1..end];
+                    i = (end + 1).min(bytes.len());
+                    value
+                } else {
+                    let end = find(i, b",;");
+                    let value = &s[i..end];
+                    i = end;
+                    value
+                };
+                if !each(ParamPiece::Value(value)) {
+                    return;
                 }
-                i = (j + 1).min(bytes.len());
-                &s[vs..j]
-            } else {
-                let vs = i;
-                while i < bytes.len() && bytes[i] != b',' && bytes[i] != b';' {
+                if bytes.get(i) == Some(&b',') {
                     i += 1;
+                    continue;
                 }
-                &s[vs..i]
-            };
-            if !each(ParamPiece::Value(value)) {
-                return;
+                break;
             }
-            if i < bytes.len() && bytes[i] == b',' {
-                i += 1;
-                continue;
-            }
-            break;
         }
-    }
-    if let Some(start) = current {
-        each(ParamPiece::Whole(&s[start..]));
+        // Whatever follows the last value (a stray byte after a closing quote) belongs to this
+        // parameter, up to the next `;`.
+        at = find(i, b";");
+        if !each(ParamPiece::Whole(&s[start..at])) {
+            return;
+        }
     }
 }
 
@@ -712,40 +701,149 @@ pub fn unescape_text_mapped(s: &str) -> (String, Vec<usize>) {
     (out, map)
 }
 
-/// Where the characters at byte offsets `from <= to` of `unescape_text(s)` start in `s`
-/// (`s.len()` at or past the end): `unescape_text_mapped(s).1[from/to]` without building the
-/// map, and without reading past `to`.
-pub fn escaped_offsets(s: &str, from: usize, to: usize) -> (usize, usize) {
-    let mut out_len = 0;
-    let mut found = [None, None];
-    unescape_pieces(s, |piece, raw_start, is_escape| {
-        for (slot, offset) in found.iter_mut().zip([from, to]) {
-            if slot.is_none() && offset < out_len + piece.len() {
-                *slot = Some(if is_escape {
-                    raw_start
-                } else {
-                    let mut at = raw_start + (offset - out_len);
-                    while at > raw_start && is_continuation_byte(s.as_bytes()[at]) {
-                        at -= 1;
-                    }
-                    at
-                });
-            }
-        }
-        out_len += piece.len();
-        found[1].is_none()
-    });
-    (found[0].unwrap_or(s.len()), found[1].unwrap_or(s.len()))
+/// Where the escapes of a TEXT value stood: enough to map any offset of the unescaped text back
+/// into the raw value without scanning it again.
+#[derive(Debug, Clone, Default)]
+pub struct EscapeIndex {
+    /// (offset in the text, offset in the raw value) of each escape `\x`: two raw bytes that
+    /// became one byte of text. Everything between escapes was copied byte for byte.
+    escapes: Vec<(usize, usize)>,
+    raw_len: usize,
 }
 
-/// Where the character at byte `offset` of `unescape_text(s)` starts in `s`.
-pub fn escaped_offset(s: &str, offset: usize) -> usize {
-    escaped_offsets(s, offset, offset).0
+impl EscapeIndex {
+    /// Where the character at byte `offset` of `text` (the unescaped value) starts in the raw
+    /// value; the raw value's length at or past the end. What `unescape_text_mapped(raw).1`
+    /// holds at `offset`.
+    pub fn raw_offset(&self, text: &str, offset: usize) -> usize {
+        if offset >= text.len() {
+            return self.raw_len;
+        }
+        // Runs between escapes are copied whole, so the character's start in the text maps to
+        // its start in the raw value.
+        let mut o = offset;
+        while !text.is_char_boundary(o) {
+            o -= 1;
+        }
+        match self.escapes.partition_point(|&(at, _)| at <= o) {
+            0 => o,
+            k => {
+                let (at, raw) = self.escapes[k - 1];
+                if at == o {
+                    raw
+                } else {
+                    raw + 2 + (o - at - 1)
+                }
+            }
+        }
+    }
+}
+
+/// [`unescape_text`], also returning where the escapes were (see [`EscapeIndex`]).
+pub fn unescape_text_indexed(s: &str) -> (String, EscapeIndex) {
+    let mut out = String::with_capacity(s.len());
+    let mut escapes = Vec::new();
+    unescape_pieces(s, |piece, raw_start, is_escape| {
+        if is_escape {
+            escapes.push((out.len(), raw_start));
+        }
+        out.push_str(piece);
+        true
+    });
+    (
+        out,
+        EscapeIndex {
+            escapes,
+            raw_len: s.len(),
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parameter grammar byte by byte, as the definition reads: the model the fast walk
+    /// must agree with.
+    fn reference_pieces(s: &str) -> Vec<String> {
+        let b = s.as_bytes();
+        // The first byte at or after `i` that is one of `stops` (or the end), byte by byte.
+        let until = |mut i: usize, stops: &[u8]| {
+            while i < b.len() && !stops.contains(&b[i]) {
+                i += 1;
+            }
+            i
+        };
+        let mut out = Vec::new();
+        let mut i = until(0, b";");
+        while i < b.len() {
+            let start = i + 1;
+            i = until(start, b"=;");
+            out.push(format!("N{}", &s[start..i]));
+            if i < b.len() && b[i] == b'=' {
+                i += 1;
+                loop {
+                    if i < b.len() && b[i] == b'"' {
+                        let end = until(i + 1, b"\"");
+                        out.push(format!("V{}", &s[i + 1..end]));
+                        i = (end + 1).min(b.len());
+                    } else {
+                        let end = until(i, b",;");
+                        out.push(format!("V{}", &s[i..end]));
+                        i = end;
+                    }
+                    if i < b.len() && b[i] == b',' {
+                        i += 1;
+                        continue;
+                    }
+                    break;
+                }
+            }
+            i = until(i, b";");
+            out.push(format!("W{}", &s[start..i]));
+        }
+        out
+    }
+
+    #[test]
+    fn parameter_walk_agrees_with_the_byte_by_byte_grammar() {
+        // Every string of up to 6 symbols from the delimiters and a multi-byte letter, then
+        // long ones (the walk searches 16 bytes at a time).
+        let alphabet = [";", "=", ",", "\"", "a", "é"];
+        let mut cases: Vec<String> = vec![String::new()];
+        let mut frontier = cases.clone();
+        for _ in 0..6 {
+            frontier = frontier
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |a| format!("{p}{a}")))
+                .collect();
+            cases.extend(frontier.iter().cloned());
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            let len = (seed >> 58) as usize + 20;
+            let mut s = String::new();
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                s.push_str(alphabet[(seed % 6) as usize]);
+            }
+            cases.push(s);
+        }
+        for s in &cases {
+            let mut walked = Vec::new();
+            walk_params(s, |piece| {
+                walked.push(match piece {
+                    ParamPiece::Name(n) => format!("N{n}"),
+                    ParamPiece::Value(v) => format!("V{v}"),
+                    ParamPiece::Whole(w) => format!("W{w}"),
+                });
+                true
+            });
+            assert_eq!(walked, reference_pieces(s), "{s:?}");
+        }
+    }
 
     #[test]
     fn whole_parameters_cover_every_byte_after_the_first_semicolon() {
@@ -960,7 +1058,7 @@ mod tests {
     }
 
     #[test]
-    fn escaped_offset_agrees_with_the_map() {
+    fn escape_index_agrees_with_the_map() {
         for raw in [
             r"ab\,c\nd",
             "é\\€\\q\\",
@@ -968,13 +1066,17 @@ mod tests {
             "",
             "plain 😀 text",
             "\\",
+            "\\,é\\n\\ü\\\\\\;😀",
+            "x\\",
         ] {
             let (text, map) = unescape_text_mapped(raw);
             assert_eq!(text, unescape_text(raw));
+            let (indexed, index) = unescape_text_indexed(raw);
+            assert_eq!(indexed, text);
             for (k, &m) in map.iter().enumerate() {
-                assert_eq!(escaped_offset(raw, k), m, "{raw:?} at {k}");
-                assert_eq!(escaped_offsets(raw, 0, k), (map[0], m), "{raw:?} at {k}");
+                assert_eq!(index.raw_offset(&text, k), m, "{raw:?} at {k}");
             }
+            assert_eq!(index.raw_offset(&text, text.len() + 5), raw.len());
         }
     }
 }

@@ -5,7 +5,7 @@
 //! Every line we do not change is written back byte for byte (see `lines.rs`).
 
 use super::block::{self, BodyFormat, FoundBlock, LinkKind};
-use super::lines::{escape_text, escaped_offsets, unescape_text, ContentLine, Document, Edits};
+use super::lines::{escape_text, unescape_text_indexed, ContentLine, Document, Edits, EscapeIndex};
 use super::recur::RawDateProp;
 use super::render::{html_escape, render_html, render_text};
 use super::schedule::{self, Occurrences};
@@ -267,6 +267,8 @@ struct Body<'d> {
     /// The escaped value, when it is UTF-8 (checked once: bodies are the largest values).
     raw: Option<&'d str>,
     text: String,
+    /// Where `text`'s escapes stood in the raw value.
+    escapes: EscapeIndex,
     block: Option<FoundBlock>,
 }
 
@@ -311,6 +313,8 @@ fn meeting_kind_of(kind: LinkKind) -> MeetingKind {
 struct PreparedCoordinates {
     coordinates: MeetingCoordinates,
     valid: Result<(), CalendarError>,
+    /// The Teams meeting thread of the new join link.
+    thread: Option<String>,
     /// (rendered, TEXT-escaped) per `BodyFormat`.
     rendered: [std::cell::OnceCell<(String, String)>; 2],
 }
@@ -342,6 +346,7 @@ fn prepared(c: &MeetingCoordinates) -> std::rc::Rc<PreparedCoordinates> {
                 let p = std::rc::Rc::new(PreparedCoordinates {
                     coordinates: c.clone(),
                     valid: validate_coordinates(c),
+                    thread: block::teams_thread_id(&c.join_url),
                     rendered: Default::default(),
                 });
                 *last = Some(p.clone());
@@ -450,6 +455,9 @@ fn visible_text(s: &str, format: BodyFormat) -> String {
 struct Verdict {
     from: MeetingKind,
     to: MeetingKind,
+    /// The Teams meeting thread of the old block (its first `meetup-join` link, else the
+    /// marker URL).
+    old_thread: Option<String>,
 }
 
 /// Applies the block-level rules (consumer, channel, add-in origin, source/target, up to date).
@@ -485,21 +493,20 @@ fn judge_blocks(
             meetup.push(link);
         }
     }
+    // The meeting threads the links and the marker name, each decoded once.
+    let link_threads: Vec<String> = meetup
+        .iter()
+        .filter_map(|u| block::teams_thread_id(u))
+        .collect();
+    let url_thread = m.teams_url.as_deref().and_then(block::teams_thread_id);
     if kind == LinkKind::Teams {
         let channel_marker = m.information.as_deref().is_some_and(|i| {
             let i = i.replace(' ', "");
             i.contains("\"OnlineMeetingChannelId\":\"")
                 && !i.contains("\"OnlineMeetingChannelId\":\"\"")
         });
-        let channel_link = meetup
-            .iter()
-            .filter_map(|u| block::teams_thread_id(u))
-            .any(|t| block::is_channel_thread(&t));
-        let channel_url = m
-            .teams_url
-            .as_deref()
-            .and_then(block::teams_thread_id)
-            .is_some_and(|t| block::is_channel_thread(&t));
+        let channel_link = link_threads.iter().any(|t| block::is_channel_thread(t));
+        let channel_url = url_thread.as_deref().is_some_and(block::is_channel_thread);
         if channel_marker || channel_link || channel_url {
             return Ok(Err(SkipReason::ChannelMeeting));
         }
@@ -583,7 +590,12 @@ fn judge_blocks(
     if markers_current && eligibility::already_up_to_date(&existing, req.coordinates) {
         return Ok(Err(SkipReason::AlreadyUpToDate));
     }
-    Ok(Ok(Verdict { from, to }))
+    let old_thread = link_threads.into_iter().next().or(url_thread);
+    Ok(Ok(Verdict {
+        from,
+        to,
+        old_thread,
+    }))
 }
 
 /// A changed body, for dry runs and the iMIP parts.
@@ -610,16 +622,23 @@ pub(crate) struct Plan<'a> {
 
 fn format_utc(t: chrono::DateTime<chrono::Utc>) -> String {
     use chrono::{Datelike, Timelike};
-    // (chrono's `format` parses its pattern on every call.)
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    // Digit by digit: `format!` (and chrono's `format`, which parses its pattern on every call)
+    // cost more than the rest of the DTSTAMP edit.
+    fn digits(out: &mut String, n: u32, width: u32) {
+        for k in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(k) % 10) as u8));
+        }
+    }
+    let mut out = String::with_capacity(16);
+    digits(&mut out, t.year().clamp(0, 9999) as u32, 4);
+    digits(&mut out, t.month(), 2);
+    digits(&mut out, t.day(), 2);
+    out.push('T');
+    digits(&mut out, t.hour(), 2);
+    digits(&mut out, t.minute(), 2);
+    digits(&mut out, t.second(), 2);
+    out.push('Z');
+    out
 }
 
 /// Builds `NAME;PARAMS:value` with the original name and parameters, folded in file style.
@@ -662,7 +681,8 @@ fn upper_name<'b>(l: &ContentLine, buf: &'b mut [u8; 64]) -> std::borrow::Cow<'b
         Some(dst) if name.is_ascii() => {
             dst.copy_from_slice(name);
             dst.make_ascii_uppercase();
-            std::str::from_utf8(dst).map_or_else(|_| l.name().into(), Into::into)
+            // SAFETY: ASCII (checked above) is UTF-8, and upper-casing ASCII keeps it ASCII.
+            Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(dst) })
         }
         _ => l.name().into(),
     }
@@ -688,12 +708,11 @@ fn swap_thread(value: &str, old: &str, new: &str) -> Option<String> {
     if old_core.is_empty() {
         return None;
     }
-    let core = memchr::memmem::Finder::new(old_core.as_bytes());
     let mut out = String::new();
     let mut copied = 0;
     let mut from = 0;
-    while let Some(p) = core.find(&value.as_bytes()[from..]) {
-        let at = from + p;
+    // (Values are short: a first-byte search beats building a substring searcher per value.)
+    while let Some(at) = block::find_from(value, old_core, from, false) {
         from = at + old_core.len();
         // (The spelling's "19:" must lie after what was already replaced.)
         let Some(prefix) = at
@@ -822,9 +841,9 @@ pub(crate) fn plan<'a>(
                 continue;
             };
             let raw = l.value_str().ok();
-            let text = match raw {
-                Some(r) => unescape_text(r),
-                None => unescape_text(&l.value_lossy()),
+            let (text, escapes) = match raw {
+                Some(r) => unescape_text_indexed(r),
+                None => unescape_text_indexed(&l.value_lossy()),
             };
             let block = block::find_block(&text, format);
             bodies.push(Body {
@@ -833,6 +852,7 @@ pub(crate) fn plan<'a>(
                 format,
                 raw,
                 text,
+                escapes,
                 block,
             });
         }
@@ -854,17 +874,8 @@ pub(crate) fn plan<'a>(
         .flat_map(|b| b.links.iter().map(|l| l.url.clone()))
         .chain(m.teams_url.clone())
         .collect();
-    let old_thread = bodies
-        .iter()
-        .filter_map(|b| b.block.as_ref())
-        .flat_map(|b| {
-            b.meetup_join_links()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .chain(m.teams_url.clone())
-        .find_map(|u| block::teams_thread_id(&u));
-    let new_thread = block::teams_thread_id(&c.join_url);
+    let old_thread = &verdict.old_thread;
+    let new_thread = &prepared.thread;
     let url_changed = !old_links.iter().any(|u| u == &c.join_url);
 
     let mut edits = Edits::default();
@@ -882,7 +893,8 @@ pub(crate) fn plan<'a>(
         })?;
         // Rendered once per organizer (master and overrides, every meeting of the job share it).
         let (rendered, escaped) = prepared.rendered(b.format);
-        let (rs, re) = escaped_offsets(raw, found.range.start, found.range.end);
+        let rs = b.escapes.raw_offset(&b.text, found.range.start);
+        let re = b.escapes.raw_offset(&b.text, found.range.end);
         edits.set(
             b.line,
             with_value_of(&doc, l, &[&raw[..rs], escaped, &raw[re..]]),
@@ -920,7 +932,6 @@ pub(crate) fn plan<'a>(
             Some(i) => edits.set(i, with_value(&doc, &doc.lines[i], &now)),
             None => edits.insert_before(ev.end, new_line(&doc, &format!("DTSTAMP:{now}"))),
         }
-        let em = markers(&doc, ev);
         for &i in &ev.props {
             let l = &doc.lines[i];
             let mut buf = [0u8; 64];
@@ -1009,7 +1020,7 @@ pub(crate) fn plan<'a>(
                     } else if url_changed {
                         // Tied to the old meeting thread: follow the new one, or drop a
                         // stale value rather than contradict the new block.
-                        let swapped = match (&old_thread, &new_thread) {
+                        let swapped = match (old_thread, new_thread) {
                             (Some(o), Some(n)) => swap_thread(&text(), o, n),
                             _ => None,
                         };
@@ -1022,9 +1033,10 @@ pub(crate) fn plan<'a>(
                 _ => {}
             }
         }
-        if converting && Some(ei) == master.or(Some(primary)) {
+        // The Teams markers go into the master (the primary event) when converting.
+        if converting && ei == primary {
             let mut add = Vec::new();
-            if em.teams_url.is_none() {
+            if m.teams_url.is_none() {
                 add.extend(new_line(
                     &doc,
                     &format!(
@@ -1033,7 +1045,7 @@ pub(crate) fn plan<'a>(
                     ),
                 ));
             }
-            if em.information.is_none() {
+            if m.information.is_none() {
                 add.extend(new_line(
                     &doc,
                     "X-MICROSOFT-ONLINEMEETINGINFORMATION:{\"OnlineMeetingChannelId\":null\\,\"OnlineMeetingProvider\":3}",
@@ -1317,6 +1329,16 @@ mod tests {
         assert_eq!(v("kept<span unclosed"), "kept");
         assert_eq!(v("<><>é<i>田</i>"), "é田");
         assert_eq!(visible_text("<b>x</b>", BodyFormat::Text), "<b>x</b>");
+    }
+
+    #[test]
+    fn utc_stamps_are_basic_format_with_zero_padding() {
+        use chrono::TimeZone;
+        let t = |y, mo, d, h, mi, s| chrono::Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap();
+        assert_eq!(format_utc(t(2026, 12, 2, 4, 5, 9)), "20261202T040509Z");
+        assert_eq!(format_utc(t(987, 1, 31, 23, 59, 59)), "09870131T235959Z");
+        let rollover = t(2026, 6, 30, 23, 59, 59) + chrono::Duration::nanoseconds(1_500_000_000);
+        assert_eq!(format_utc(rollover), "20260701T000000Z");
     }
 
     #[test]
