@@ -52,9 +52,6 @@ pub struct FoundBlock {
     /// The Skype add-in marker `[!OC([lcid])!]` or the `OutJoinLink` anchor is present (looked
     /// for only in blocks with a Skype join link: no other block can need it).
     pub skype_add_in_marker: bool,
-    /// Teams template markup (`me-email-*` classes, `meet_invite_block.*` ids) is present
-    /// (looked for only in blocks with a Teams join link).
-    pub teams_template_markup: bool,
     /// The separator family: periods (Skype, consumer Teams) or underscores (Teams).
     pub periods: bool,
 }
@@ -487,12 +484,9 @@ const BLOCK_TAGS: [BlockTag; 2] = [
 /// The `<p` or `<div` element that encloses a separator run: (element start, its tag).
 fn enclosing_open(body: &str, run_start: usize) -> Option<(usize, &'static BlockTag)> {
     let head = &body.as_bytes()[..run_start];
-    let mut i = run_start;
-    while i > 0 {
-        i -= 1;
-        if head[i] != b'<' {
-            continue;
-        }
+    let mut before = run_start;
+    while let Some(i) = memchr::memrchr(b'<', &head[..before]) {
+        before = i;
         let rest = &head[i + 1..];
         for tag in &BLOCK_TAGS {
             let t = tag.name.as_bytes();
@@ -611,8 +605,6 @@ pub fn find_block(body: &str, format: BodyFormat) -> Option<FoundBlock> {
         closed: j.is_some(),
         skype_add_in_marker: has_kind(LinkKind::Skype)
             && (inner.contains("[!OC(") || inner.contains("OutJoinLink")),
-        teams_template_markup: has_kind(LinkKind::Teams)
-            && (inner.contains("me-email-") || inner.contains("meet_invite_block")),
         periods: open.periods,
         links,
     })

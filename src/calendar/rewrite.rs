@@ -580,7 +580,7 @@ fn judge_blocks(
         .iter()
         .map(|(b, body, format)| ExistingBlock {
             kind: b.kind().map(meeting_kind_of).unwrap_or(from),
-            join_urls: b.links.iter().map(|l| l.url.clone()).collect(),
+            join_urls: b.links.iter().map(|l| l.url.as_str()).collect(),
             text: visible_text(&body[b.range.clone()], *format),
         })
         .collect();

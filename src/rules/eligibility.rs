@@ -202,9 +202,9 @@ pub fn block_created_by_add_in(o: &BlockOwnership) -> Result<(), SkipReason> {
 
 /// What an existing block shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExistingBlock {
+pub struct ExistingBlock<'a> {
     pub kind: MeetingKind,
-    pub join_urls: Vec<String>,
+    pub join_urls: Vec<&'a str>,
     /// The block's visible text (for numbers and conference ID).
     pub text: String,
 }
@@ -219,7 +219,7 @@ fn digits(s: &str) -> String {
 pub fn already_up_to_date(blocks: &[ExistingBlock], new: &MeetingCoordinates) -> bool {
     !blocks.is_empty()
         && blocks.iter().all(|b| {
-            if b.kind != new.meeting_kind || !b.join_urls.iter().any(|u| u == &new.join_url) {
+            if b.kind != new.meeting_kind || !b.join_urls.iter().any(|u| *u == new.join_url) {
                 return false;
             }
             let block_digits = digits(&b.text);
@@ -388,7 +388,7 @@ mod tests {
         let c = coords();
         let same = ExistingBlock {
             kind: MeetingKind::Teams,
-            join_urls: vec![c.join_url.clone()],
+            join_urls: vec![c.join_url.as_str()],
             text: "Join<...>\n+1 323-555-0166,,123456789# Los Angeles\nPhone conference ID: 123 456 789#"
                 .into(),
         };
