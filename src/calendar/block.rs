@@ -615,24 +615,30 @@ pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
-    while i < b.len() {
+    // Runs without '%' are copied whole.
+    while let Some(p) = memchr::memchr(b'%', &b[i..]) {
+        let at = i + p;
+        out.extend_from_slice(&b[i..at]);
         let hex = |k: usize| b.get(k).and_then(|&c| char::from(c).to_digit(16));
-        if b[i] == b'%' {
-            if let (Some(hi), Some(lo)) = (hex(i + 1), hex(i + 2)) {
+        match (hex(at + 1), hex(at + 2)) {
+            (Some(hi), Some(lo)) => {
                 out.push((hi * 16 + lo) as u8);
-                i += 3;
-                continue;
+                i = at + 3;
+            }
+            _ => {
+                out.push(b'%');
+                i = at + 1;
             }
         }
-        out.push(b[i]);
-        i += 1;
     }
+    out.extend_from_slice(&b[i..]);
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The thread id of a `meetup-join` link, e.g. `19:meeting_abc@thread.v2`.
 pub fn teams_thread_id(url: &str) -> Option<String> {
-    let p = url.find("/l/meetup-join/")? + "/l/meetup-join/".len();
+    const PATH: &str = "/l/meetup-join/";
+    let p = find_from(url, PATH, 0, false)? + PATH.len();
     let seg = url[p..].split(['/', '?']).next()?;
     let t = percent_decode(seg);
     t.starts_with("19:").then_some(t)
@@ -641,15 +647,15 @@ pub fn teams_thread_id(url: &str) -> Option<String> {
 /// Channel meetings are tied to a channel conversation (`@thread.tacv2`, `@thread.skype`), not
 /// to a private meeting thread (`19:meeting_…@thread.v2`).
 pub fn is_channel_thread(thread: &str) -> bool {
-    let t = thread.to_ascii_lowercase();
-    t.contains("@thread.tacv2") || t.contains("@thread.skype")
+    find_ci(thread, "@thread.tacv2", 0).is_some() || find_ci(thread, "@thread.skype", 0).is_some()
 }
 
 /// The organizer ObjectId (`Oid`) in a Teams join link's `context` parameter.
 pub fn teams_context_oid(url: &str) -> Option<Uuid> {
-    let q = url.find("context=")? + "context=".len();
+    const PARAM: &str = "context=";
+    let q = find_from(url, PARAM, 0, false)? + PARAM.len();
     let ctx = percent_decode(url[q..].split('&').next()?);
-    let p = ctx.find("\"Oid\"")? + 5;
+    let p = find_from(&ctx, "\"Oid\"", 0, false)? + 5;
     let rest = ctx[p..].trim_start_matches([':', ' ', '"']);
     let end = rest.find('"').unwrap_or(rest.len());
     Uuid::parse_str(&rest[..end]).ok()
@@ -861,6 +867,17 @@ mod tests {
         assert_eq!(percent_decode("a%3Ab%4"), "a:b%4");
         assert_eq!(percent_decode("%C3%a9%zz%"), "é%zz%");
         assert_eq!(percent_decode("x%e9y"), "x\u{fffd}y");
+        assert_eq!(percent_decode("%%41%"), "%A%");
+        assert!(is_channel_thread("19:FE1F@Thread.TACV2"));
+        assert!(is_channel_thread("19:x@thread.skype"));
+        assert_eq!(
+            teams_context_oid(
+                "https://teams.microsoft.com/l/meetup-join/x/0?context=%7b%22Tid%22%3a%22t%22%2c%22Oid%22%3a%2211111111-2222-3333-4444-555555555555%22%7d&y=1"
+            )
+            .map(|u| u.to_string())
+            .as_deref(),
+            Some("11111111-2222-3333-4444-555555555555")
+        );
     }
 
     #[test]

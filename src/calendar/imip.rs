@@ -11,7 +11,13 @@ use super::base64;
 /// No CR, LF or other controls in header text (borrowed when there is nothing to change, as
 /// for nearly every address and subject).
 fn header_safe(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    // (ASCII text, nearly all of it, is checked byte by byte: the C1 controls are not ASCII.)
+    let controls = if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_control())
+    } else {
+        s.chars().any(char::is_control)
+    };
+    if !controls {
         return Cow::Borrowed(s.trim());
     }
     Cow::Owned(super::render::one_line(s).trim().to_string())
@@ -51,7 +57,11 @@ pub fn push_header_text(out: &mut String, s: &str) {
 fn push_mailbox(out: &mut String, name: Option<&str>, addr: &str) {
     const NOT_IN_ADDRESS: [char; 5] = ['<', '>', ',', '"', ' '];
     let addr = header_safe(addr);
-    let addr = if addr.contains(NOT_IN_ADDRESS) {
+    // (All ASCII: a byte test finds them.)
+    let addr = if addr
+        .bytes()
+        .any(|b| NOT_IN_ADDRESS.contains(&char::from(b)))
+    {
         Cow::Owned(addr.replace(NOT_IN_ADDRESS, ""))
     } else {
         addr

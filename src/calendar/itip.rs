@@ -40,7 +40,8 @@ fn reparam(
     logical.clear();
     logical.extend_from_slice(name);
     each_param_raw(params, |p| {
-        if !drop.iter().any(|d| param_name(p).eq_ignore_ascii_case(d)) {
+        let name = param_name(p);
+        if !drop.iter().any(|d| name.eq_ignore_ascii_case(d)) {
             logical.push(b';');
             logical.extend_from_slice(p.as_bytes());
         }

@@ -25,6 +25,78 @@ pub(crate) struct Event {
     pub end: usize,
     pub props: Vec<usize>,
     pub children: Vec<Range<usize>>,
+    /// The first line of each [`Known`] property, found while indexing (each is read several
+    /// times; a search of every property per read cost more than the rest of the lookup).
+    known: [Option<usize>; Known::ALL.len()],
+}
+
+/// The properties the rewrite reads by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known {
+    Uid,
+    RecurrenceId,
+    Status,
+    Organizer,
+    Sequence,
+    Dtstamp,
+    Dtstart,
+    Dtend,
+    Duration,
+    Summary,
+    TeamsUrl,
+    ExternalLink,
+    Information,
+}
+
+impl Known {
+    const ALL: [Known; 13] = [
+        Known::Uid,
+        Known::RecurrenceId,
+        Known::Status,
+        Known::Organizer,
+        Known::Sequence,
+        Known::Dtstamp,
+        Known::Dtstart,
+        Known::Dtend,
+        Known::Duration,
+        Known::Summary,
+        Known::TeamsUrl,
+        Known::ExternalLink,
+        Known::Information,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Known::Uid => "UID",
+            Known::RecurrenceId => "RECURRENCE-ID",
+            Known::Status => "STATUS",
+            Known::Organizer => "ORGANIZER",
+            Known::Sequence => "SEQUENCE",
+            Known::Dtstamp => "DTSTAMP",
+            Known::Dtstart => "DTSTART",
+            Known::Dtend => "DTEND",
+            Known::Duration => "DURATION",
+            Known::Summary => "SUMMARY",
+            Known::TeamsUrl => "X-MICROSOFT-SKYPETEAMSMEETINGURL",
+            Known::ExternalLink => "X-MICROSOFT-ONLINEMEETINGEXTERNALLINK",
+            Known::Information => "X-MICROSOFT-ONLINEMEETINGINFORMATION",
+        }
+    }
+
+    /// Which known property a line is (names compared ignoring case), if any.
+    fn of(l: &ContentLine) -> Option<Known> {
+        let name = l.name_bytes();
+        // Most lines are none of them: a first-byte test turns them away.
+        if !matches!(
+            name.first().map(u8::to_ascii_uppercase),
+            Some(b'D' | b'O' | b'R' | b'S' | b'U' | b'X')
+        ) {
+            return None;
+        }
+        Known::ALL
+            .into_iter()
+            .find(|k| name.eq_ignore_ascii_case(k.name().as_bytes()))
+    }
 }
 
 /// The component structure of a calendar stream.
@@ -92,6 +164,7 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
                     end: i,
                     props: Vec::with_capacity(48),
                     children: Vec::new(),
+                    known: [None; Known::ALL.len()],
                 });
             }
             if stack.len() == 2 {
@@ -146,6 +219,9 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
             2 => {
                 if let Some(ev) = current_event.as_mut() {
                     ev.props.push(i);
+                    if let Some(k) = Known::of(l) {
+                        ev.known[k as usize].get_or_insert(i);
+                    }
                 }
             }
             _ => {}
@@ -167,12 +243,13 @@ pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
     Ok(s)
 }
 
-fn prop<'d, 'a>(doc: &'d Document<'a>, ev: &Event, name: &str) -> Option<&'d ContentLine<'a>> {
-    ev.props.iter().map(|&i| &doc.lines[i]).find(|l| l.is(name))
+/// The event's first `k` property.
+fn prop<'d, 'a>(doc: &'d Document<'a>, ev: &Event, k: Known) -> Option<&'d ContentLine<'a>> {
+    prop_idx(ev, k).map(|i| &doc.lines[i])
 }
 
-fn prop_idx(doc: &Document, ev: &Event, name: &str) -> Option<usize> {
-    ev.props.iter().copied().find(|&i| doc.lines[i].is(name))
+fn prop_idx(ev: &Event, k: Known) -> Option<usize> {
+    ev.known[k as usize]
 }
 
 fn raw_date(l: &ContentLine) -> RawDateProp {
@@ -185,9 +262,9 @@ fn raw_date(l: &ContentLine) -> RawDateProp {
 
 fn occurrences(doc: &Document, ev: &Event, with_rules: bool) -> Occurrences {
     let mut o = Occurrences {
-        dtstart: prop(doc, ev, "DTSTART").map(raw_date),
-        dtend: prop(doc, ev, "DTEND").map(raw_date),
-        duration: prop(doc, ev, "DURATION").map(|l| l.value_lossy().trim().to_string()),
+        dtstart: prop(doc, ev, Known::Dtstart).map(raw_date),
+        dtend: prop(doc, ev, Known::Dtend).map(raw_date),
+        duration: prop(doc, ev, Known::Duration).map(|l| l.value_lossy().trim().to_string()),
         ..Default::default()
     };
     if with_rules {
@@ -287,15 +364,15 @@ struct Markers {
 }
 
 fn markers(doc: &Document, ev: &Event) -> Markers {
-    let get = |name: &str| {
-        prop(doc, ev, name)
+    let get = |k: Known| {
+        prop(doc, ev, k)
             .map(|l| l.text_value().trim().to_string())
             .filter(|v| !v.is_empty())
     };
     Markers {
-        teams_url: get("X-MICROSOFT-SKYPETEAMSMEETINGURL"),
-        external_link: get("X-MICROSOFT-ONLINEMEETINGEXTERNALLINK"),
-        information: get("X-MICROSOFT-ONLINEMEETINGINFORMATION"),
+        teams_url: get(Known::TeamsUrl),
+        external_link: get(Known::ExternalLink),
+        information: get(Known::Information),
     }
 }
 
@@ -624,21 +701,20 @@ fn format_utc(t: chrono::DateTime<chrono::Utc>) -> String {
     use chrono::{Datelike, Timelike};
     // Digit by digit: `format!` (and chrono's `format`, which parses its pattern on every call)
     // cost more than the rest of the DTSTAMP edit.
-    fn digits(out: &mut String, n: u32, width: u32) {
-        for k in (0..width).rev() {
-            out.push(char::from(b'0' + (n / 10u32.pow(k) % 10) as u8));
-        }
+    fn two(n: u32) -> [u8; 2] {
+        [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]
     }
-    let mut out = String::with_capacity(16);
-    digits(&mut out, t.year().clamp(0, 9999) as u32, 4);
-    digits(&mut out, t.month(), 2);
-    digits(&mut out, t.day(), 2);
-    out.push('T');
-    digits(&mut out, t.hour(), 2);
-    digits(&mut out, t.minute(), 2);
-    digits(&mut out, t.second(), 2);
-    out.push('Z');
-    out
+    // (Each accessor of a DateTime converts it to local time first: convert once.)
+    let t = t.naive_utc();
+    let year = t.year().clamp(0, 9999) as u32;
+    let (c, y, mo, d) = (two(year / 100), two(year), two(t.month()), two(t.day()));
+    let (h, mi, s) = (two(t.hour()), two(t.minute()), two(t.second()));
+    let stamp = [
+        c[0], c[1], y[0], y[1], mo[0], mo[1], d[0], d[1], b'T', h[0], h[1], mi[0], mi[1], s[0],
+        s[1], b'Z',
+    ];
+    // (ASCII digits, 'T' and 'Z': always UTF-8.)
+    std::str::from_utf8(&stamp).unwrap_or_default().to_string()
 }
 
 /// Builds `NAME;PARAMS:value` with the original name and parameters, folded in file style.
@@ -763,7 +839,7 @@ pub(crate) fn plan<'a>(
         return Ok(Err(SkipReason::NoMeeting));
     }
     let uid_of = |ev: &Event| {
-        prop(&doc, ev, "UID")
+        prop(&doc, ev, Known::Uid)
             .map(|l| l.value_lossy().trim().to_string())
             .unwrap_or_default()
     };
@@ -777,7 +853,7 @@ pub(crate) fn plan<'a>(
     let master = st
         .events
         .iter()
-        .position(|ev| prop(&doc, ev, "RECURRENCE-ID").is_none());
+        .position(|ev| prop(&doc, ev, Known::RecurrenceId).is_none());
     let primary = master.unwrap_or(0);
     let pev = &st.events[primary];
 
@@ -788,14 +864,14 @@ pub(crate) fn plan<'a>(
         .map(|&i| &doc.lines[i])
         .find(|l| l.is("METHOD"))
         .map(|l| l.value_lossy().trim().to_string());
-    let status = prop(&doc, pev, "STATUS").map(|l| l.value_lossy().trim().to_string());
+    let status = prop(&doc, pev, Known::Status).map(|l| l.value_lossy().trim().to_string());
     if let Err(r) = eligibility::not_cancelled(status.as_deref(), method.as_deref()) {
         return Ok(Err(r));
     }
     let organizer = st
         .events
         .iter()
-        .find_map(|ev| prop(&doc, ev, "ORGANIZER"))
+        .find_map(|ev| prop(&doc, ev, Known::Organizer))
         .map(|l| l.value_lossy().trim().to_string());
     if let Err(r) = eligibility::organizer_only(organizer.as_deref(), req.organizer) {
         return Ok(Err(r));
@@ -916,7 +992,7 @@ pub(crate) fn plan<'a>(
     let mut master_sequence = None;
     for (ei, ev) in st.events.iter().enumerate() {
         // SEQUENCE+1 on every component sent; Exchange mirrors it in CDO-APPT-SEQUENCE.
-        let old_seq = prop(&doc, ev, "SEQUENCE")
+        let old_seq = prop(&doc, ev, Known::Sequence)
             .and_then(|l| l.value_lossy().trim().parse::<i64>().ok())
             .unwrap_or(0)
             .clamp(0, u32::MAX as i64 - 1) as u32;
@@ -924,11 +1000,11 @@ pub(crate) fn plan<'a>(
         if ei == primary {
             master_sequence = Some(seq);
         }
-        match prop_idx(&doc, ev, "SEQUENCE") {
+        match prop_idx(ev, Known::Sequence) {
             Some(i) => edits.set(i, with_value(&doc, &doc.lines[i], &seq.to_string())),
             None => edits.insert_before(ev.end, new_line(&doc, &format!("SEQUENCE:{seq}"))),
         }
-        match prop_idx(&doc, ev, "DTSTAMP") {
+        match prop_idx(ev, Known::Dtstamp) {
             Some(i) => edits.set(i, with_value(&doc, &doc.lines[i], &now)),
             None => edits.insert_before(ev.end, new_line(&doc, &format!("DTSTAMP:{now}"))),
         }
@@ -1080,14 +1156,14 @@ pub fn rewrite_calendar_object(
     let itip_request = p.doc.write_layers(&[&p.edits, &request]);
     let pev = &p.structure.events[p.primary];
     let doc = &p.doc;
-    let summary = prop(doc, pev, "SUMMARY")
+    let summary = prop(doc, pev, Known::Summary)
         .map(|l| l.text_value())
         .unwrap_or_default();
     let org_line = p
         .structure
         .events
         .iter()
-        .find_map(|ev| prop(doc, ev, "ORGANIZER"));
+        .find_map(|ev| prop(doc, ev, Known::Organizer));
     let organizer = org_line
         .map(|l| eligibility::calendar_address(&l.value_lossy()).to_string())
         .unwrap_or_else(|| req.organizer.to_string());
@@ -1159,13 +1235,13 @@ pub fn dry_run_diff(ics: &[u8], req: &RewriteRequest) -> Result<String, Calendar
         .structure
         .events
         .iter()
-        .position(|ev| prop(&p.doc, ev, "RECURRENCE-ID").is_none());
+        .position(|ev| prop(&p.doc, ev, Known::RecurrenceId).is_none());
     let mut out = String::new();
     for b in &p.bodies {
         let which = if Some(b.event) == master {
             "master".to_string()
         } else {
-            let rid = prop(&p.doc, &p.structure.events[b.event], "RECURRENCE-ID")
+            let rid = prop(&p.doc, &p.structure.events[b.event], Known::RecurrenceId)
                 .map(|l| l.value_lossy().trim().to_string())
                 .unwrap_or_default();
             format!("RECURRENCE-ID={rid}")
@@ -1329,6 +1405,27 @@ mod tests {
         assert_eq!(v("kept<span unclosed"), "kept");
         assert_eq!(v("<><>é<i>田</i>"), "é田");
         assert_eq!(visible_text("<b>x</b>", BodyFormat::Text), "<b>x</b>");
+    }
+
+    #[test]
+    fn known_properties_are_indexed_by_their_first_line_in_any_case() {
+        for k in Known::ALL {
+            let ics = format!(
+                "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nX-OTHER:1\r\n{}:first\r\n{}:second\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+                k.name().to_ascii_lowercase(),
+                k.name()
+            );
+            let doc = Document::parse(ics.as_bytes());
+            let st = structure(&doc).unwrap();
+            let line = prop(&doc, &st.events[0], k).unwrap_or_else(|| panic!("{k:?}"));
+            assert_eq!(line.value_lossy(), "first", "{k:?}");
+            for other in Known::ALL.into_iter().filter(|&o| o != k) {
+                assert!(
+                    prop(&doc, &st.events[0], other).is_none(),
+                    "{other:?} in {k:?}"
+                );
+            }
+        }
     }
 
     #[test]
