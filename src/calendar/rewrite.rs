@@ -86,15 +86,24 @@ impl Known {
     /// Which known property a line is (names compared ignoring case), if any.
     fn of(l: &ContentLine) -> Option<Known> {
         let name = l.name_bytes();
-        // Most lines are none of them: a first-byte test turns them away.
-        if !matches!(
-            name.first().map(u8::to_ascii_uppercase),
-            Some(b'D' | b'O' | b'R' | b'S' | b'U' | b'X')
-        ) {
-            return None;
-        }
-        Known::ALL
-            .into_iter()
+        // Most lines are none of them: the name's length leaves at most three candidates
+        // (the test of every known name keeps this table true).
+        let candidates: &[Known] = match name.len() {
+            3 => &[Known::Uid],
+            5 => &[Known::Dtend],
+            6 => &[Known::Status],
+            7 => &[Known::Dtstamp, Known::Dtstart, Known::Summary],
+            8 => &[Known::Sequence, Known::Duration],
+            9 => &[Known::Organizer],
+            13 => &[Known::RecurrenceId],
+            32 => &[Known::TeamsUrl],
+            36 => &[Known::Information],
+            37 => &[Known::ExternalLink],
+            _ => &[],
+        };
+        candidates
+            .iter()
+            .copied()
             .find(|k| name.eq_ignore_ascii_case(k.name().as_bytes()))
     }
 }
@@ -653,12 +662,18 @@ fn judge_blocks(
             )),
         };
     }
+    // (The text is made only if the rule needs it.)
+    let texts: Vec<_> = linked
+        .iter()
+        .map(|(b, body, format)| move || visible_text(&body[b.range.clone()], *format))
+        .collect();
     let existing: Vec<ExistingBlock> = linked
         .iter()
-        .map(|(b, body, format)| ExistingBlock {
+        .zip(&texts)
+        .map(|((b, _, _), text)| ExistingBlock {
             kind: b.kind().map(meeting_kind_of).unwrap_or(from),
             join_urls: b.links.iter().map(|l| l.url.as_str()).collect(),
-            text: visible_text(&body[b.range.clone()], *format),
+            text,
         })
         .collect();
     let markers_current = m.teams_url.as_ref().map_or(true, |u| {

@@ -201,12 +201,13 @@ pub fn block_created_by_add_in(o: &BlockOwnership) -> Result<(), SkipReason> {
 }
 
 /// What an existing block shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ExistingBlock<'a> {
     pub kind: MeetingKind,
     pub join_urls: Vec<&'a str>,
-    /// The block's visible text (for numbers and conference ID).
-    pub text: String,
+    /// The block's visible text (for numbers and conference ID), made only when the kind and
+    /// the join link already agree: a block whose link changed needs no text.
+    pub text: &'a dyn Fn() -> String,
 }
 
 fn digits(s: &str) -> String {
@@ -222,7 +223,7 @@ pub fn already_up_to_date(blocks: &[ExistingBlock], new: &MeetingCoordinates) ->
             if b.kind != new.meeting_kind || !b.join_urls.iter().any(|u| *u == new.join_url) {
                 return false;
             }
-            let block_digits = digits(&b.text);
+            let block_digits = digits(&(b.text)());
             (new.conference_id.is_empty() || block_digits.contains(&digits(&new.conference_id)))
                 && new
                     .toll_numbers
@@ -386,25 +387,35 @@ mod tests {
     #[test]
     fn already_up_to_date() {
         let c = coords();
+        let text =
+            "Join<...>\n+1 323-555-0166,,123456789# Los Angeles\nPhone conference ID: 123 456 789#";
         let same = ExistingBlock {
             kind: MeetingKind::Teams,
             join_urls: vec![c.join_url.as_str()],
-            text: "Join<...>\n+1 323-555-0166,,123456789# Los Angeles\nPhone conference ID: 123 456 789#"
-                .into(),
+            text: &|| text.to_string(),
         };
         assert!(super::already_up_to_date(std::slice::from_ref(&same), &c));
         assert_eq!(
             SkipReason::AlreadyUpToDate.to_string(),
             "already up to date"
         );
+        let old_text = || {
+            text.replace("123 456 789", "999 456 789")
+                .replace("123456789", "1")
+        };
         let old_id = ExistingBlock {
-            text: same
-                .text
-                .replace("123 456 789", "999 456 789")
-                .replace("123456789", "1"),
+            text: &old_text,
             ..same.clone()
         };
         assert!(!super::already_up_to_date(&[same.clone(), old_id], &c));
+        // A block whose join link changed is judged without its text.
+        let unread = || -> String { panic!("text of a block whose link changed") };
+        let moved = ExistingBlock {
+            join_urls: vec!["https://teams.microsoft.com/l/meetup-join/other"],
+            text: &unread,
+            ..same.clone()
+        };
+        assert!(!super::already_up_to_date(&[moved], &c));
         let skype = ExistingBlock {
             kind: MeetingKind::SkypeForBusiness,
             ..same.clone()
