@@ -17,6 +17,12 @@ const SKYPE_HELP_URL: &str = "https://go.microsoft.com/fwlink/?LinkId=389737";
 /// Escapes text for HTML element content and attribute values.
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
+    push_html_escaped(&mut out, s);
+    out
+}
+
+/// Appends `s` escaped for HTML element content and attribute values.
+fn push_html_escaped(out: &mut String, s: &str) {
     // Every character that needs escaping is ASCII, so runs between them are copied whole
     // (a whole text body goes through here for a meeting without an HTML one).
     let mut run = 0;
@@ -34,33 +40,36 @@ pub fn html_escape(s: &str) -> String {
         run = i + 1;
     }
     out.push_str(&s[run..]);
-    out
 }
 
 /// Every control character (CR, LF, TAB, ...) as a space: no line break may sneak into a plain
 /// body from a city name, nor into a mail header from calendar data.
 pub(super) fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    push_one_line(&mut out, s);
+    out
 }
 
-/// `+1 323-555-0166` → `+13235550166` for tel: links.
-fn dial_string(number: &str) -> String {
-    number
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect()
+/// Appends `s` with every control character as a space (see [`one_line`]).
+fn push_one_line(out: &mut String, s: &str) {
+    out.extend(s.chars().map(|c| if c.is_control() { ' ' } else { c }));
+}
+
+/// Appends the digits and `+` of `+1 323-555-0166` (`+13235550166`) for tel: links.
+fn push_dial_string(out: &mut String, number: &str) {
+    out.extend(number.chars().filter(|c| c.is_ascii_digit() || *c == '+'));
 }
 
 /// `123456789` → `123 456 789` (Microsoft groups conference IDs by three).
 pub fn group_digits(id: &str) -> String {
-    let digits: Vec<char> = id.chars().filter(|c| c.is_ascii_digit()).collect();
-    digits
-        .chunks(3)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(id.len() + id.len() / 3);
+    for (k, d) in id.chars().filter(|c| c.is_ascii_digit()).enumerate() {
+        if k > 0 && k % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(d);
+    }
+    out
 }
 
 fn conf_digits(c: &MeetingCoordinates) -> String {
@@ -77,180 +86,271 @@ fn numbers(c: &MeetingCoordinates) -> impl Iterator<Item = (&DialInNumber, bool)
         .chain(c.toll_free_numbers.iter().map(|n| (n, true)))
 }
 
+/// A block being written: lines joined by the body's line break, into one buffer.
+struct BlockWriter<'n> {
+    out: String,
+    nl: &'n str,
+    started: bool,
+}
+
+impl<'n> BlockWriter<'n> {
+    fn new(nl: &'n str) -> Self {
+        BlockWriter {
+            out: String::with_capacity(4096),
+            nl,
+            started: false,
+        }
+    }
+
+    /// Starts a new line (the line break goes between lines, none after the last).
+    fn line(&mut self) -> &mut String {
+        if self.started {
+            self.out.push_str(self.nl);
+        }
+        self.started = true;
+        &mut self.out
+    }
+
+    /// A line of literal pieces.
+    fn pieces(&mut self, pieces: &[&str]) {
+        let out = self.line();
+        for p in pieces {
+            out.push_str(p);
+        }
+    }
+}
+
 /// The block as plain text, lines joined by `nl`, from opening to closing separator (no
 /// trailing line break).
 pub fn render_text(c: &MeetingCoordinates, nl: &str) -> String {
-    let mut l: Vec<String> = Vec::new();
+    let mut w = BlockWriter::new(nl);
     let conf = conf_digits(c);
     let has_dial_in = numbers(c).next().is_some();
     match c.meeting_kind {
         MeetingKind::Teams => {
-            l.push(TEAMS_SEPARATOR.to_string());
-            l.push("Microsoft Teams meeting".into());
-            l.push("Join on your computer, mobile app or room device".into());
-            l.push(format!("Click here to join the meeting<{}>", c.join_url));
+            w.pieces(&[TEAMS_SEPARATOR]);
+            w.pieces(&["Microsoft Teams meeting"]);
+            w.pieces(&["Join on your computer, mobile app or room device"]);
+            w.pieces(&["Click here to join the meeting<", &c.join_url, ">"]);
             if has_dial_in {
-                l.push("Or call in (audio only)".into());
+                w.pieces(&["Or call in (audio only)"]);
                 for (n, free) in numbers(c) {
-                    let suffix = if free { " (Toll-free)" } else { "" };
-                    let tel = if conf.is_empty() {
-                        dial_string(&n.number)
-                    } else {
-                        format!("{},,{}#", dial_string(&n.number), conf)
-                    };
-                    l.push(format!(
-                        "{},,{}#<tel:{}>   {}{}",
-                        one_line(&n.number),
-                        conf,
-                        tel,
-                        one_line(&n.city),
-                        suffix
-                    ));
+                    let l = w.line();
+                    push_one_line(l, &n.number);
+                    l.push_str(",,");
+                    l.push_str(&conf);
+                    l.push_str("#<tel:");
+                    push_dial_string(l, &n.number);
+                    if !conf.is_empty() {
+                        l.push_str(",,");
+                        l.push_str(&conf);
+                        l.push('#');
+                    }
+                    l.push_str(">   ");
+                    push_one_line(l, &n.city);
+                    if free {
+                        l.push_str(" (Toll-free)");
+                    }
                 }
                 if !conf.is_empty() {
-                    l.push(format!("Phone Conference ID: {}#", group_digits(&conf)));
+                    w.pieces(&["Phone Conference ID: ", &group_digits(&conf), "#"]);
                 }
             }
             if let Some(u) = &c.find_local_number_url {
-                l.push(format!("Find a local number<{u}>"));
+                w.pieces(&["Find a local number<", u, ">"]);
             }
             match &c.meeting_options_url {
-                Some(u) => l.push(format!(
-                    "Learn More<{TEAMS_HELP_URL}> | Meeting options<{u}>"
-                )),
-                None => l.push(format!("Learn More<{TEAMS_HELP_URL}>")),
+                Some(u) => w.pieces(&[
+                    "Learn More<",
+                    TEAMS_HELP_URL,
+                    "> | Meeting options<",
+                    u,
+                    ">",
+                ]),
+                None => w.pieces(&["Learn More<", TEAMS_HELP_URL, ">"]),
             }
-            l.push(TEAMS_SEPARATOR.to_string());
+            w.pieces(&[TEAMS_SEPARATOR]);
         }
         MeetingKind::SkypeForBusiness => {
             let sep = ".".repeat(SKYPE_SEPARATOR_LEN);
-            l.push(sep.clone());
-            l.push(format!("Join Skype Meeting<{}>", c.join_url));
-            l.push(format!(
-                "Trouble Joining? Try Skype Web App<{}?sl=1>",
-                c.join_url
-            ));
+            w.pieces(&[&sep]);
+            w.pieces(&["Join Skype Meeting<", &c.join_url, ">"]);
+            w.pieces(&["Trouble Joining? Try Skype Web App<", &c.join_url, "?sl=1>"]);
             if has_dial_in {
-                l.push("Join by phone".into());
+                w.pieces(&["Join by phone"]);
                 for (n, free) in numbers(c) {
-                    let kind = if free {
-                        "Toll-free number"
+                    let l = w.line();
+                    l.push_str(if free {
+                        "Toll-free number: "
                     } else {
-                        "Toll number"
-                    };
-                    l.push(format!(
-                        "{kind}: {}<tel:{}>   {}",
-                        one_line(&n.number),
-                        dial_string(&n.number),
-                        one_line(&n.city)
-                    ));
+                        "Toll number: "
+                    });
+                    push_one_line(l, &n.number);
+                    l.push_str("<tel:");
+                    push_dial_string(l, &n.number);
+                    l.push_str(">   ");
+                    push_one_line(l, &n.city);
                 }
             }
             if let Some(u) = &c.find_local_number_url {
-                l.push(format!("Find a local number<{u}>"));
+                w.pieces(&["Find a local number<", u, ">"]);
             }
             if !conf.is_empty() {
-                l.push(format!("Conference ID: {conf}"));
+                w.pieces(&["Conference ID: ", &conf]);
             }
             if let Some(u) = &c.meeting_options_url {
-                l.push(format!("Meeting options<{u}>"));
+                w.pieces(&["Meeting options<", u, ">"]);
             }
-            l.push(format!("Help<{SKYPE_HELP_URL}>"));
-            l.push("[!OC([1033])!]".into());
-            l.push(sep);
+            w.pieces(&["Help<", SKYPE_HELP_URL, ">"]);
+            w.pieces(&["[!OC([1033])!]"]);
+            w.pieces(&[&sep]);
         }
     }
-    l.join(nl)
+    w.out
 }
 
 /// The block as HTML: self-contained, balanced elements, from the opening separator's element
 /// to the closing one's.
 pub fn render_html(c: &MeetingCoordinates, nl: &str) -> String {
-    let e = html_escape;
+    const TEAMS_LINK_STYLE: &str = "\" target=\"_blank\" rel=\"noreferrer noopener\" style=\"font-size:14px;text-decoration:underline;color:#6264a7\">";
     let conf = conf_digits(c);
-    let join = e(&c.join_url);
-    let mut h: Vec<String> = Vec::new();
+    let join = html_escape(&c.join_url);
+    let mut w = BlockWriter::new(nl);
     match c.meeting_kind {
         MeetingKind::Teams => {
-            let sep = format!("<div style=\"width:100%;height:20px\"><span style=\"white-space:nowrap;color:#5F5F5F;opacity:.36\">{TEAMS_SEPARATOR}</span></div>");
-            h.push(sep.clone());
-            h.push("<div class=\"me-email-text\" style=\"color:#252424;font-family:'Segoe UI','Helvetica Neue',Helvetica,Arial,sans-serif\">".into());
-            h.push("<div style=\"margin-top:24px;margin-bottom:20px\"><span style=\"font-size:24px;color:#252424\">Microsoft Teams meeting</span></div>".into());
-            h.push("<div style=\"margin-bottom:20px\"><div style=\"margin-top:0px;margin-bottom:0px;font-weight:bold\"><span style=\"font-size:14px;color:#252424\">Join on your computer, mobile app or room device</span></div>".into());
-            h.push(format!("<a class=\"me-email-headline\" href=\"{join}\" target=\"_blank\" rel=\"noreferrer noopener\" style=\"font-size:14px;font-family:'Segoe UI Semibold','Segoe UI','Helvetica Neue',Helvetica,Arial,sans-serif;text-decoration:underline;color:#6264a7\">Click here to join the meeting</a></div>"));
+            let sep = "<div style=\"width:100%;height:20px\"><span style=\"white-space:nowrap;color:#5F5F5F;opacity:.36\">";
+            w.pieces(&[sep, TEAMS_SEPARATOR, "</span></div>"]);
+            w.pieces(&["<div class=\"me-email-text\" style=\"color:#252424;font-family:'Segoe UI','Helvetica Neue',Helvetica,Arial,sans-serif\">"]);
+            w.pieces(&["<div style=\"margin-top:24px;margin-bottom:20px\"><span style=\"font-size:24px;color:#252424\">Microsoft Teams meeting</span></div>"]);
+            w.pieces(&["<div style=\"margin-bottom:20px\"><div style=\"margin-top:0px;margin-bottom:0px;font-weight:bold\"><span style=\"font-size:14px;color:#252424\">Join on your computer, mobile app or room device</span></div>"]);
+            w.pieces(&[
+                "<a class=\"me-email-headline\" href=\"",
+                &join,
+                "\" target=\"_blank\" rel=\"noreferrer noopener\" style=\"font-size:14px;font-family:'Segoe UI Semibold','Segoe UI','Helvetica Neue',Helvetica,Arial,sans-serif;text-decoration:underline;color:#6264a7\">Click here to join the meeting</a></div>",
+            ]);
             if numbers(c).next().is_some() {
-                h.push("<div style=\"margin-bottom:20px\"><div style=\"margin-top:0px;margin-bottom:0px;font-weight:bold\"><span style=\"font-size:14px;color:#252424\">Or call in (audio only)</span></div>".into());
+                w.pieces(&["<div style=\"margin-bottom:20px\"><div style=\"margin-top:0px;margin-bottom:0px;font-weight:bold\"><span style=\"font-size:14px;color:#252424\">Or call in (audio only)</span></div>"]);
                 for (n, free) in numbers(c) {
-                    let tel = if conf.is_empty() {
-                        dial_string(&n.number)
-                    } else {
-                        format!("{},,{}%23", dial_string(&n.number), conf)
-                    };
-                    let suffix = if free { " (Toll-free)" } else { "" };
-                    h.push(format!(
-                        "<div style=\"margin-top:0px;margin-bottom:0px\"><a class=\"me-email-link\" href=\"tel:{}\" target=\"_blank\" rel=\"noreferrer noopener\" style=\"font-size:14px;text-decoration:underline;color:#6264a7\">{}</a><span style=\"font-size:12px;color:#252424\">&nbsp;&nbsp; {}{}</span></div>",
-                        e(&tel),
-                        e(&n.number),
-                        e(&n.city),
-                        suffix
-                    ));
+                    let mut tel = String::new();
+                    push_dial_string(&mut tel, &n.number);
+                    if !conf.is_empty() {
+                        tel.push_str(",,");
+                        tel.push_str(&conf);
+                        tel.push_str("%23");
+                    }
+                    let l = w.line();
+                    l.push_str("<div style=\"margin-top:0px;margin-bottom:0px\"><a class=\"me-email-link\" href=\"tel:");
+                    push_html_escaped(l, &tel);
+                    l.push_str(TEAMS_LINK_STYLE);
+                    push_html_escaped(l, &n.number);
+                    l.push_str("</a><span style=\"font-size:12px;color:#252424\">&nbsp;&nbsp; ");
+                    push_html_escaped(l, &n.city);
+                    if free {
+                        l.push_str(" (Toll-free)");
+                    }
+                    l.push_str("</span></div>");
                 }
                 if !conf.is_empty() {
-                    h.push(format!("<div style=\"margin-top:10px;margin-bottom:0px\"><span style=\"font-size:12px;color:#252424\">Phone Conference ID: </span><span style=\"font-size:14px;color:#252424\">{}#</span></div>", group_digits(&conf)));
+                    w.pieces(&[
+                        "<div style=\"margin-top:10px;margin-bottom:0px\"><span style=\"font-size:12px;color:#252424\">Phone Conference ID: </span><span style=\"font-size:14px;color:#252424\">",
+                        &group_digits(&conf),
+                        "#</span></div>",
+                    ]);
                 }
-                h.push("</div>".into());
+                w.pieces(&["</div>"]);
             }
-            let mut links = Vec::new();
+            let l = w.line();
+            l.push_str("<div style=\"margin-bottom:24px;margin-top:20px\">");
             if let Some(u) = &c.find_local_number_url {
-                links.push(format!("<a class=\"me-email-link\" href=\"{}\" target=\"_blank\" rel=\"noreferrer noopener\" style=\"font-size:14px;text-decoration:underline;color:#6264a7\">Find a local number</a>", e(u)));
+                l.push_str("<a class=\"me-email-link\" href=\"");
+                push_html_escaped(l, u);
+                l.push_str(TEAMS_LINK_STYLE);
+                l.push_str("Find a local number</a> | ");
             }
-            links.push(format!("<a class=\"me-email-link\" href=\"{TEAMS_HELP_URL}\" target=\"_blank\" rel=\"noreferrer noopener\" style=\"font-size:14px;text-decoration:underline;color:#6264a7\">Learn More</a>"));
+            l.push_str("<a class=\"me-email-link\" href=\"");
+            l.push_str(TEAMS_HELP_URL);
+            l.push_str(TEAMS_LINK_STYLE);
+            l.push_str("Learn More</a>");
             if let Some(u) = &c.meeting_options_url {
-                links.push(format!("<a class=\"me-email-link\" href=\"{}\" target=\"_blank\" rel=\"noreferrer noopener\" style=\"font-size:14px;text-decoration:underline;color:#6264a7\">Meeting options</a>", e(u)));
+                l.push_str(" | <a class=\"me-email-link\" href=\"");
+                push_html_escaped(l, u);
+                l.push_str(TEAMS_LINK_STYLE);
+                l.push_str("Meeting options</a>");
             }
-            h.push(format!(
-                "<div style=\"margin-bottom:24px;margin-top:20px\">{}</div>",
-                links.join(" | ")
-            ));
-            h.push("</div>".into());
-            h.push(sep);
+            l.push_str("</div>");
+            w.pieces(&["</div>"]);
+            w.pieces(&[sep, TEAMS_SEPARATOR, "</span></div>"]);
         }
         MeetingKind::SkypeForBusiness => {
-            let sep = format!("<p class=\"MsoNormal\" style=\"text-autospace:none\"><span style=\"font-size:8.0pt;color:#404040\">{}</span></p>", ".".repeat(SKYPE_SEPARATOR_LEN));
-            h.push(sep.clone());
-            h.push(format!("<p class=\"MsoNormal\" style=\"text-autospace:none\"><a name=\"OutJoinLink\"></a><a href=\"{join}\"><span style=\"font-size:16.0pt;color:#0066CC\">Join Skype Meeting</span></a><span style=\"font-size:14.0pt\">&nbsp;<a name=\"OutSharedNoteBorder\"></a>&nbsp;<a name=\"OutSharedNoteLink\"></a></span></p>"));
-            h.push(format!("<p class=\"MsoNormal\" style=\"margin:0 0 12pt 16pt;line-height:125%\"><span style=\"font-size:10.0pt\">Trouble Joining? <a href=\"{join}?sl=1\">Try Skype Web App</a></span></p>"));
+            let dots = ".".repeat(SKYPE_SEPARATOR_LEN);
+            let sep: [&str; 3] = [
+                "<p class=\"MsoNormal\" style=\"text-autospace:none\"><span style=\"font-size:8.0pt;color:#404040\">",
+                &dots,
+                "</span></p>",
+            ];
+            w.pieces(&sep);
+            w.pieces(&[
+                "<p class=\"MsoNormal\" style=\"text-autospace:none\"><a name=\"OutJoinLink\"></a><a href=\"",
+                &join,
+                "\"><span style=\"font-size:16.0pt;color:#0066CC\">Join Skype Meeting</span></a><span style=\"font-size:14.0pt\">&nbsp;<a name=\"OutSharedNoteBorder\"></a>&nbsp;<a name=\"OutSharedNoteLink\"></a></span></p>",
+            ]);
+            w.pieces(&[
+                "<p class=\"MsoNormal\" style=\"margin:0 0 12pt 16pt;line-height:125%\"><span style=\"font-size:10.0pt\">Trouble Joining? <a href=\"",
+                &join,
+                "?sl=1\">Try Skype Web App</a></span></p>",
+            ]);
             if numbers(c).next().is_some() {
-                h.push("<p class=\"MsoNormal\"><span style=\"font-size:13.0pt;color:black\">Join by phone</span></p>".into());
+                w.pieces(&["<p class=\"MsoNormal\"><span style=\"font-size:13.0pt;color:black\">Join by phone</span></p>"]);
                 for (n, free) in numbers(c) {
-                    let kind = if free {
+                    let mut tel = String::new();
+                    push_dial_string(&mut tel, &n.number);
+                    let l = w.line();
+                    l.push_str("<p class=\"MsoNormal\"><span style=\"font-size:10.0pt\">");
+                    l.push_str(if free {
                         "Toll-free number"
                     } else {
                         "Toll number"
-                    };
-                    h.push(format!(
-                        "<p class=\"MsoNormal\"><span style=\"font-size:10.0pt\">{kind}: <a href=\"tel:{}\">{}</a> {}</span></p>",
-                        e(&dial_string(&n.number)),
-                        e(&n.number),
-                        e(&n.city)
-                    ));
+                    });
+                    l.push_str(": <a href=\"tel:");
+                    push_html_escaped(l, &tel);
+                    l.push_str("\">");
+                    push_html_escaped(l, &n.number);
+                    l.push_str("</a> ");
+                    push_html_escaped(l, &n.city);
+                    l.push_str("</span></p>");
                 }
             }
             if let Some(u) = &c.find_local_number_url {
-                h.push(format!("<p class=\"MsoNormal\"><a href=\"{}\"><span style=\"font-size:10.0pt\">Find a local number</span></a></p>", e(u)));
+                let l = w.line();
+                l.push_str("<p class=\"MsoNormal\"><a href=\"");
+                push_html_escaped(l, u);
+                l.push_str(
+                    "\"><span style=\"font-size:10.0pt\">Find a local number</span></a></p>",
+                );
             }
             if !conf.is_empty() {
-                h.push(format!("<p class=\"MsoNormal\"><span style=\"font-size:10.0pt\">Conference ID: {conf}</span></p>"));
+                w.pieces(&[
+                    "<p class=\"MsoNormal\"><span style=\"font-size:10.0pt\">Conference ID: ",
+                    &conf,
+                    "</span></p>",
+                ]);
             }
             if let Some(u) = &c.meeting_options_url {
-                h.push(format!("<p class=\"MsoNormal\"><a href=\"{}\"><span style=\"font-size:10.0pt\">Meeting options</span></a></p>", e(u)));
+                let l = w.line();
+                l.push_str("<p class=\"MsoNormal\"><a href=\"");
+                push_html_escaped(l, u);
+                l.push_str("\"><span style=\"font-size:10.0pt\">Meeting options</span></a></p>");
             }
-            h.push(format!("<p class=\"MsoNormal\"><a href=\"{SKYPE_HELP_URL}\"><span style=\"font-size:10.0pt\">Help</span></a></p>"));
-            h.push("<p class=\"MsoNormal\"><sub><span style=\"font-size:1.0pt;color:white\">[!OC([1033])!]</span></sub></p>".into());
-            h.push(sep);
+            w.pieces(&[
+                "<p class=\"MsoNormal\"><a href=\"",
+                SKYPE_HELP_URL,
+                "\"><span style=\"font-size:10.0pt\">Help</span></a></p>",
+            ]);
+            w.pieces(&["<p class=\"MsoNormal\"><sub><span style=\"font-size:1.0pt;color:white\">[!OC([1033])!]</span></sub></p>"]);
+            w.pieces(&sep);
         }
     }
-    h.join(nl)
+    w.out
 }
 
 #[cfg(test)]

@@ -446,11 +446,20 @@ fn prepared(c: &MeetingCoordinates) -> std::rc::Rc<PreparedCoordinates> {
 pub fn validate_coordinates(c: &MeetingCoordinates) -> Result<(), CalendarError> {
     let check = |what: &str, url: &str| {
         let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
-        let bad = url.chars().find(|&ch| {
+        let refused = |ch: char| {
             ch.is_whitespace()
                 || ch.is_control()
                 || matches!(ch, '"' | '\'' | '<' | '>' | '\\' | '`')
-        });
+        };
+        // (ASCII URLs, nearly all of them, are checked byte by byte: ASCII whitespace and
+        // controls are the bytes up to the space, and DEL.)
+        let bad = if url.is_ascii() {
+            url.bytes()
+                .find(|&b| b <= b' ' || b == 0x7f || b"\"'<>\\`".contains(&b))
+                .map(char::from)
+        } else {
+            url.chars().find(|&ch| refused(ch))
+        };
         if !ok_scheme {
             return Err(CalendarError::InvalidCoordinates(format!(
                 "{what} must be an http(s) URL, got '{url}'"
