@@ -351,8 +351,18 @@ fn text_separators(body: &str) -> Vec<Separator> {
     for row in body.split_inclusive('\n') {
         let content_end = offset + row.trim_end_matches(['\n', '\r']).len();
         let content = &body[offset..content_end];
-        let t = content.trim_matches(|c: char| c.is_whitespace() || c == '\u{a0}');
-        let t = t.strip_suffix("\\n").unwrap_or(t).trim();
+        // A row that starts with visible ASCII other than '_' or '.' (nearly every row) is no
+        // separator: its trimmed text starts with that byte.
+        let plain = content
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| b.is_ascii_graphic() && b != b'_' && b != b'.');
+        let t = if plain {
+            ""
+        } else {
+            let t = content.trim_matches(|c: char| c.is_whitespace() || c == '\u{a0}');
+            t.strip_suffix("\\n").unwrap_or(t).trim()
+        };
         let only = |ch: char| !t.is_empty() && t.chars().all(|c| c == ch);
         if only('.') {
             match &mut period_group {

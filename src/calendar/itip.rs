@@ -88,12 +88,12 @@ pub(crate) fn request_edits(
                 .trim()
                 .eq_ignore_ascii_case("REQUEST")
             {
-                edits.set(i, doc.fold(b"METHOD:REQUEST"));
+                edits.set_folded(i, doc, b"METHOD:REQUEST");
             }
         }
         None => {
             for &b in &st.cal_begins {
-                edits.insert_before(b + 1, doc.fold(b"METHOD:REQUEST"));
+                edits.insert_folded_before(b + 1, doc, b"METHOD:REQUEST");
             }
         }
     }
@@ -119,7 +119,7 @@ pub(crate) fn request_edits(
                     l.value_bytes(),
                 );
                 if logical[..] != l.unfolded()[..] {
-                    edits.set(i, doc.fold(&logical));
+                    edits.set_folded(i, doc, &logical);
                 }
             } else if l.is("ORGANIZER") {
                 if let Some(s) = sender {
@@ -131,7 +131,7 @@ pub(crate) fn request_edits(
                         &[&format!("SENT-BY=\"mailto:{s}\"")],
                         l.value_bytes(),
                     );
-                    edits.set(i, doc.fold(&logical));
+                    edits.set_folded(i, doc, &logical);
                 }
             }
         }

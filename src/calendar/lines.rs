@@ -444,13 +444,10 @@ impl<'a> Document<'a> {
     }
 
     /// Writes the document with several sets of edits: a line's replacement comes from the last
-    /// layer that replaces it, insertions before the same line are written in layer order.
+    /// layer that replaces it (within a layer, the last one made), insertions before the same
+    /// line are written in layer order, then in the order made.
     pub fn write_layers(&self, layers: &[&Edits]) -> Vec<u8> {
-        let changed: usize = layers
-            .iter()
-            .flat_map(|e| e.replace.values().flatten().chain(e.inserts.values()))
-            .map(Vec::len)
-            .sum();
+        let changed: usize = layers.iter().map(|e| e.bytes.len()).sum();
         let mut out = Vec::with_capacity(self.src.len() + changed);
         out.extend_from_slice(&self.src[self.prefix.clone()]);
         // The lines cover the source contiguously: the unchanged ones between two edited
@@ -462,26 +459,43 @@ impl<'a> Document<'a> {
                 );
             }
         };
-        let mut places: Vec<usize> = layers
+        // Every change of every layer by (line, insertions first, layer, order made); `None`
+        // bytes delete the line.
+        type Place<'e> = (usize, bool, usize, usize, Option<&'e [u8]>);
+        let mut places: Vec<Place> = layers
             .iter()
-            .flat_map(|e| e.replace.keys().chain(e.inserts.keys()))
-            .copied()
+            .enumerate()
+            .flat_map(|(layer, e)| {
+                e.changes.iter().enumerate().map(move |(made, &(line, c))| {
+                    let (replaces, bytes) = match c {
+                        Change::Insert(from, to) => (false, Some(&e.bytes[from..to])),
+                        Change::Replace(from, to) => (true, Some(&e.bytes[from..to])),
+                        Change::Delete => (true, None),
+                    };
+                    (line, replaces, layer, made, bytes)
+                })
+            })
             .collect();
-        places.sort_unstable();
-        places.dedup();
+        places.sort_unstable_by_key(|&(line, replaces, layer, made, _)| {
+            (line, replaces, layer, made)
+        });
         // The first line not written yet.
         let mut next = 0;
+        let mut k = 0;
         // (An insertion keyed past the end has no place: it was never written.)
-        for &i in places.iter().filter(|&&i| i <= self.lines.len()) {
+        while let Some(&(i, ..)) = places.get(k).filter(|p| p.0 <= self.lines.len()) {
             copy_lines(&mut out, next, i);
             next = i;
-            for e in layers {
-                if let Some(ins) = e.inserts.get(&i) {
-                    out.extend_from_slice(ins);
+            let mut replacement = None;
+            while let Some(&(_, replaces, _, _, bytes)) = places.get(k).filter(|p| p.0 == i) {
+                match (replaces, bytes) {
+                    (false, Some(b)) => out.extend_from_slice(b),
+                    _ => replacement = Some(bytes),
                 }
+                k += 1;
             }
             if i < self.lines.len() {
-                match layers.iter().rev().find_map(|e| e.replace.get(&i)) {
+                match replacement {
                     Some(Some(bytes)) => out.extend_from_slice(bytes),
                     Some(None) => {}
                     None => copy_lines(&mut out, i, i + 1),
@@ -498,11 +512,6 @@ impl<'a> Document<'a> {
         self.write(&Edits::default())
     }
 
-    /// Folds a new logical line in this file's style and terminates it.
-    pub fn fold(&self, logical: &[u8]) -> Vec<u8> {
-        fold_line(logical, self.newline, self.fold_char)
-    }
-
     /// The raw line break that ends line `idx` (empty if the file ends without one).
     pub fn line_break_of(&self, idx: usize) -> &'a [u8] {
         let raw = &self.src[self.lines[idx].raw.clone()];
@@ -515,28 +524,63 @@ impl<'a> Document<'a> {
     }
 }
 
-/// Replacements, deletions and insertions keyed by line index.
+/// Replacements, deletions and insertions keyed by line index. Their bytes (already folded and
+/// terminated) are kept back to back in one buffer: one allocation for every line changed.
 #[derive(Debug, Default, Clone)]
 pub struct Edits {
-    pub replace: std::collections::BTreeMap<usize, Option<Vec<u8>>>,
-    pub inserts: std::collections::BTreeMap<usize, Vec<u8>>,
+    bytes: Vec<u8>,
+    /// (line, what happens there), in the order made.
+    changes: Vec<(usize, Change)>,
+}
+
+/// One change; the ranges are in [`Edits::bytes`].
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Replace(usize, usize),
+    Delete,
+    Insert(usize, usize),
 }
 
 impl Edits {
-    pub fn set(&mut self, idx: usize, bytes: Vec<u8>) {
-        self.replace.insert(idx, Some(bytes));
+    /// Replaces line `idx` with `bytes` (folded and terminated).
+    pub fn set(&mut self, idx: usize, bytes: &[u8]) {
+        let from = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        self.changes
+            .push((idx, Change::Replace(from, self.bytes.len())));
     }
+
+    /// Replaces line `idx` with the logical line `logical`, folded in `doc`'s style.
+    pub fn set_folded(&mut self, idx: usize, doc: &Document, logical: &[u8]) {
+        let from = self.bytes.len();
+        fold_into(&mut self.bytes, logical, doc.newline, doc.fold_char);
+        self.changes
+            .push((idx, Change::Replace(from, self.bytes.len())));
+    }
+
     pub fn delete(&mut self, idx: usize) {
-        self.replace.insert(idx, None);
+        self.changes.push((idx, Change::Delete));
     }
-    pub fn insert_before(&mut self, idx: usize, bytes: Vec<u8>) {
-        self.inserts
-            .entry(idx)
-            .or_default()
-            .extend_from_slice(&bytes);
+
+    /// Inserts `bytes` (folded and terminated) before line `idx` (at the end when `idx` is the
+    /// number of lines).
+    pub fn insert_before(&mut self, idx: usize, bytes: &[u8]) {
+        let from = self.bytes.len();
+        self.bytes.extend_from_slice(bytes);
+        self.changes
+            .push((idx, Change::Insert(from, self.bytes.len())));
     }
+
+    /// Inserts the logical line `logical`, folded in `doc`'s style, before line `idx`.
+    pub fn insert_folded_before(&mut self, idx: usize, doc: &Document, logical: &[u8]) {
+        let from = self.bytes.len();
+        fold_into(&mut self.bytes, logical, doc.newline, doc.fold_char);
+        self.changes
+            .push((idx, Change::Insert(from, self.bytes.len())));
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.replace.is_empty() && self.inserts.is_empty()
+        self.changes.is_empty()
     }
 }
 
@@ -559,7 +603,14 @@ fn combining_mark_at(s: &[u8], i: usize) -> bool {
 /// possible, not separating a combining mark from its base. Appends `newline` after every
 /// physical line.
 pub fn fold_line(logical: &[u8], newline: &[u8], fold_char: u8) -> Vec<u8> {
-    let mut out = Vec::with_capacity(logical.len() + logical.len() / 70 * 3 + 2);
+    let mut out = Vec::new();
+    fold_into(&mut out, logical, newline, fold_char);
+    out
+}
+
+/// [`fold_line`], appending to `out`.
+pub fn fold_into(out: &mut Vec<u8>, logical: &[u8], newline: &[u8], fold_char: u8) {
+    out.reserve(logical.len() + logical.len() / 70 * 3 + 2);
     let mut start = 0;
     let mut limit = FOLD_OCTETS;
     while logical.len() - start > limit {
@@ -591,14 +642,13 @@ pub fn fold_line(logical: &[u8], newline: &[u8], fold_char: u8) -> Vec<u8> {
         // length the compiler knows, then cut back to `cut`: cheaper than a memcpy call.
         out.extend_from_slice(&logical[start..start + FOLD_OCTETS]);
         out.truncate(out.len() - (start + FOLD_OCTETS - cut));
-        push_newline(&mut out, newline);
+        push_newline(out, newline);
         out.push(fold_char);
         start = cut;
         limit = FOLD_OCTETS - 1;
     }
     out.extend_from_slice(&logical[start..]);
-    push_newline(&mut out, newline);
-    out
+    push_newline(out, newline);
 }
 
 /// Appends a line break (CRLF, the usual one, as a constant).
@@ -961,22 +1011,27 @@ mod tests {
         let doc = Document::parse(src);
         assert_eq!(doc.lines.len(), 5);
         let mut first = Edits::default();
-        first.set(1, b"B:two\r\n".to_vec());
+        first.set(1, b"B:first\r\n");
+        first.set(1, b"B:two\r\n");
         first.delete(3);
-        first.insert_before(0, b"Z:0\r\n".to_vec());
-        first.insert_before(5, b"END:1\r\n".to_vec());
-        first.insert_before(9, b"NEVER:9\r\n".to_vec());
+        first.insert_before(0, b"Z:0\r\n");
+        first.insert_before(5, b"END:1\r\n");
+        first.insert_before(9, b"NEVER:9\r\n");
+        first.insert_folded_before(0, &doc, b"Z:1");
         let mut second = Edits::default();
-        second.set(1, b"B:last\r\n".to_vec());
-        second.insert_before(0, b"Y:0\r\n".to_vec());
-        second.insert_before(5, b"END:2\r\n".to_vec());
+        second.set_folded(1, &doc, b"B:last");
+        second.insert_before(0, b"Y:0\r\n");
+        second.insert_before(5, b"END:2\r\n");
+        second.delete(2);
+        second.set(2, b"C:after-delete\r\n");
         assert_eq!(
             doc.write_layers(&[&first, &second]),
-            b"Z:0\r\nY:0\r\nA:1\r\nB:last\r\nC:3\r\nE:5\r\nEND:1\r\nEND:2\r\n".to_vec()
+            b"Z:0\r\nZ:1\r\nY:0\r\nA:1\r\nB:last\r\nC:after-delete\r\nE:5\r\nEND:1\r\nEND:2\r\n"
+                .to_vec()
         );
         assert_eq!(
             doc.write(&first),
-            b"Z:0\r\nA:1\r\nB:two\r\nC:3\r\nE:5\r\nEND:1\r\n".to_vec()
+            b"Z:0\r\nZ:1\r\nA:1\r\nB:two\r\nC:3\r\nE:5\r\nEND:1\r\n".to_vec()
         );
         assert_eq!(doc.write(&Edits::default()), src.to_vec());
     }

@@ -741,18 +741,15 @@ fn format_utc(t: chrono::DateTime<chrono::Utc>) -> String {
     std::str::from_utf8(&stamp).unwrap_or_default().to_string()
 }
 
-/// Builds `NAME;PARAMS:value` with the original name and parameters, folded in file style.
-fn with_value(doc: &Document, l: &ContentLine, raw_value: &str) -> Vec<u8> {
-    with_value_of(doc, l, &[raw_value])
-}
-
-/// [`with_value`] for a value given as consecutive pieces (no buffer for the joined value).
-fn with_value_of(doc: &Document, l: &ContentLine, pieces: &[&str]) -> Vec<u8> {
+/// Replaces line `i` with `NAME;PARAMS:value`: its own name and parameters, the new (raw)
+/// value given as consecutive pieces, folded in file style.
+fn set_value(edits: &mut Edits, doc: &Document, i: usize, pieces: &[&str]) {
     thread_local! {
         // The logical line only lives until it is folded: one buffer per thread, not one per
         // line changed.
         static LOGICAL: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    let l = &doc.lines[i];
     LOGICAL.with(|logical| {
         let mut logical = logical.borrow_mut();
         logical.clear();
@@ -762,16 +759,15 @@ fn with_value_of(doc: &Document, l: &ContentLine, pieces: &[&str]) -> Vec<u8> {
         for p in pieces {
             logical.extend_from_slice(p.as_bytes());
         }
-        let folded = doc.fold(&logical);
+        edits.set_folded(i, doc, &logical);
         // A huge body's line is not kept for the thread's lifetime.
         if logical.capacity() > LOGICAL_KEPT {
             *logical = Vec::new();
         }
-        folded
     })
 }
 
-/// The largest logical-line buffer [`with_value_of`] keeps between lines.
+/// The largest logical-line buffer [`set_value`] keeps between lines.
 const LOGICAL_KEPT: usize = 64 * 1024;
 
 /// The property name upper-cased, in `buf` when it fits (no allocation per property).
@@ -786,10 +782,6 @@ fn upper_name<'b>(l: &ContentLine, buf: &'b mut [u8; 64]) -> std::borrow::Cow<'b
         }
         _ => l.name().into(),
     }
-}
-
-fn new_line(doc: &Document, logical: &str) -> Vec<u8> {
-    doc.fold(logical.as_bytes())
 }
 
 /// Swaps a Teams thread id in all its spellings (`19:x@thread.v2`, `19_x@thread.v2`,
@@ -995,10 +987,7 @@ pub(crate) fn plan<'a>(
         let (rendered, escaped) = prepared.rendered(b.format);
         let rs = b.escapes.raw_offset(&b.text, found.range.start);
         let re = b.escapes.raw_offset(&b.text, found.range.end);
-        edits.set(
-            b.line,
-            with_value_of(&doc, l, &[&raw[..rs], escaped, &raw[re..]]),
-        );
+        set_value(&mut edits, &doc, b.line, &[&raw[..rs], escaped, &raw[re..]]);
         let mut after = String::with_capacity(b.text.len() + rendered.len());
         after.push_str(&b.text[..found.range.start]);
         after.push_str(rendered);
@@ -1025,12 +1014,12 @@ pub(crate) fn plan<'a>(
             master_sequence = Some(seq);
         }
         match prop_idx(ev, Known::Sequence) {
-            Some(i) => edits.set(i, with_value(&doc, &doc.lines[i], &seq.to_string())),
-            None => edits.insert_before(ev.end, new_line(&doc, &format!("SEQUENCE:{seq}"))),
+            Some(i) => set_value(&mut edits, &doc, i, &[&seq.to_string()]),
+            None => edits.insert_folded_before(ev.end, &doc, format!("SEQUENCE:{seq}").as_bytes()),
         }
         match prop_idx(ev, Known::Dtstamp) {
-            Some(i) => edits.set(i, with_value(&doc, &doc.lines[i], &now)),
-            None => edits.insert_before(ev.end, new_line(&doc, &format!("DTSTAMP:{now}"))),
+            Some(i) => set_value(&mut edits, &doc, i, &[&now]),
+            None => edits.insert_folded_before(ev.end, &doc, format!("DTSTAMP:{now}").as_bytes()),
         }
         for &i in &ev.props {
             let l = &doc.lines[i];
@@ -1040,12 +1029,12 @@ pub(crate) fn plan<'a>(
             // already unescaped once above.
             let text = || l.text_value();
             let set = |edits: &mut Edits, v: &str| {
-                edits.set(i, with_value(&doc, l, &escape_text(v)));
+                set_value(edits, &doc, i, &[&escape_text(v)]);
             };
             match &*name {
-                "LAST-MODIFIED" => edits.set(i, with_value(&doc, l, &now)),
+                "LAST-MODIFIED" => set_value(&mut edits, &doc, i, &[&now]),
                 "X-MICROSOFT-CDO-APPT-SEQUENCE" => {
-                    edits.set(i, with_value(&doc, l, &seq.to_string()))
+                    set_value(&mut edits, &doc, i, &[&seq.to_string()])
                 }
                 "LOCATION" | "X-MICROSOFT-LOCATIONDISPLAYNAME" | "X-MICROSOFT-LOCATIONS" => {
                     let text = text();
@@ -1135,23 +1124,20 @@ pub(crate) fn plan<'a>(
         }
         // The Teams markers go into the master (the primary event) when converting.
         if converting && ei == primary {
-            let mut add = Vec::new();
             if m.teams_url.is_none() {
-                add.extend(new_line(
-                    &doc,
-                    &format!(
-                        "X-MICROSOFT-SKYPETEAMSMEETINGURL:{}",
-                        escape_text(&c.join_url)
-                    ),
-                ));
+                let line = format!(
+                    "X-MICROSOFT-SKYPETEAMSMEETINGURL:{}",
+                    escape_text(&c.join_url)
+                );
+                edits.insert_folded_before(ev.end, &doc, line.as_bytes());
             }
             if m.information.is_none() {
-                add.extend(new_line(
+                edits.insert_folded_before(
+                    ev.end,
                     &doc,
-                    "X-MICROSOFT-ONLINEMEETINGINFORMATION:{\"OnlineMeetingChannelId\":null\\,\"OnlineMeetingProvider\":3}",
-                ));
+                    b"X-MICROSOFT-ONLINEMEETINGINFORMATION:{\"OnlineMeetingChannelId\":null\\,\"OnlineMeetingProvider\":3}",
+                );
             }
-            edits.insert_before(ev.end, add);
         }
     }
     Ok(Ok(Plan {
