@@ -544,18 +544,14 @@ enum Change {
 impl Edits {
     /// Replaces line `idx` with `bytes` (folded and terminated).
     pub fn set(&mut self, idx: usize, bytes: &[u8]) {
-        let from = self.bytes.len();
-        self.bytes.extend_from_slice(bytes);
-        self.changes
-            .push((idx, Change::Replace(from, self.bytes.len())));
+        self.record(idx, true, |out| out.extend_from_slice(bytes));
     }
 
     /// Replaces line `idx` with the logical line `logical`, folded in `doc`'s style.
     pub fn set_folded(&mut self, idx: usize, doc: &Document, logical: &[u8]) {
-        let from = self.bytes.len();
-        fold_into(&mut self.bytes, logical, doc.newline, doc.fold_char);
-        self.changes
-            .push((idx, Change::Replace(from, self.bytes.len())));
+        self.record(idx, true, |out| {
+            fold_into(out, logical, doc.newline, doc.fold_char)
+        });
     }
 
     pub fn delete(&mut self, idx: usize) {
@@ -565,18 +561,27 @@ impl Edits {
     /// Inserts `bytes` (folded and terminated) before line `idx` (at the end when `idx` is the
     /// number of lines).
     pub fn insert_before(&mut self, idx: usize, bytes: &[u8]) {
-        let from = self.bytes.len();
-        self.bytes.extend_from_slice(bytes);
-        self.changes
-            .push((idx, Change::Insert(from, self.bytes.len())));
+        self.record(idx, false, |out| out.extend_from_slice(bytes));
     }
 
     /// Inserts the logical line `logical`, folded in `doc`'s style, before line `idx`.
     pub fn insert_folded_before(&mut self, idx: usize, doc: &Document, logical: &[u8]) {
+        self.record(idx, false, |out| {
+            fold_into(out, logical, doc.newline, doc.fold_char)
+        });
+    }
+
+    /// Records a replacement (or insertion) of line `idx` with what `write` appends.
+    fn record(&mut self, idx: usize, replaces: bool, write: impl FnOnce(&mut Vec<u8>)) {
         let from = self.bytes.len();
-        fold_into(&mut self.bytes, logical, doc.newline, doc.fold_char);
-        self.changes
-            .push((idx, Change::Insert(from, self.bytes.len())));
+        write(&mut self.bytes);
+        let to = self.bytes.len();
+        let change = if replaces {
+            Change::Replace(from, to)
+        } else {
+            Change::Insert(from, to)
+        };
+        self.changes.push((idx, change));
     }
 
     pub fn is_empty(&self) -> bool {
