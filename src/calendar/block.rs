@@ -348,7 +348,11 @@ fn text_separators(body: &str) -> Vec<Separator> {
     let mut seps: Vec<Separator> = Vec::new();
     let mut period_group: Option<(Range<usize>, usize)> = None;
     let mut offset = 0;
-    for row in body.split_inclusive('\n') {
+    while offset < body.len() {
+        // Each row with its '\n' (the last one may have none).
+        let row_end = super::lines::find_byte_in(&body.as_bytes()[offset..], b"\n")
+            .map_or(body.len(), |p| offset + p + 1);
+        let row = &body[offset..row_end];
         let content_end = offset + row.trim_end_matches(['\n', '\r']).len();
         let content = &body[offset..content_end];
         // A row that starts with visible ASCII other than '_' or '.' (nearly every row) is no
