@@ -128,15 +128,12 @@ pub fn classify_link(url: &str) -> Option<LinkKind> {
     if FOREIGN_MEET_HOSTS.iter().any(is_host) || ends_with_ci(host, "microsoft.com") {
         return None;
     }
-    let mut segments = path
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .split('/')
-        .filter(|s| !s.is_empty());
+    let path = &path.as_bytes()
+        [..super::lines::find_byte_in(path.as_bytes(), b"?#").unwrap_or(path.len())];
+    let mut segments = path.split(|&b| b == b'/').filter(|s| !s.is_empty());
     let meet_path = segments
         .next()
-        .is_some_and(|s| s.eq_ignore_ascii_case("meet"));
+        .is_some_and(|s| s.eq_ignore_ascii_case(b"meet"));
     let more = segments.take(2).count();
     let meet_host = starts_with_ci(host, "meet.") || starts_with_ci(host, "meet-");
     if (meet_host && more >= 1) || (meet_path && more >= 2) {
@@ -147,12 +144,12 @@ pub fn classify_link(url: &str) -> Option<LinkKind> {
 
 /// Decodes the few HTML entities that appear inside URLs and text we compare.
 pub fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
+    if memchr::memchr(b'&', s.as_bytes()).is_none() {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    while let Some(p) = rest.find('&') {
+    while let Some(p) = memchr::memchr(b'&', rest.as_bytes()) {
         out.push_str(&rest[..p]);
         rest = &rest[p..];
         // Bytes, not a str slice: the 12th byte may fall inside a multi-byte character
