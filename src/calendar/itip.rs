@@ -10,21 +10,18 @@ use super::rewrite::{structure, Structure};
 use super::CalendarError;
 use crate::rules::eligibility::same_address;
 
-/// Calls `each` with the raw `A=1`, `B="x;y"` items of `;A=1;B="x;y"` (as the line parser
-/// splits them, empty items skipped), in order.
-fn each_param_raw<'p>(params: &'p str, mut each: impl FnMut(&'p str)) {
+/// Calls `each` with the name and the raw `A=1`, `B="x;y"` item of each parameter of
+/// `;A=1;B="x;y"` (as the line parser splits them, empty items skipped), in order.
+fn each_param_raw<'p>(params: &'p str, mut each: impl FnMut(&'p str, &'p str)) {
+    let mut name = "";
     walk_params(params, |piece| {
-        if let ParamPiece::Whole(p) = piece {
-            if !p.is_empty() {
-                each(p);
-            }
+        match piece {
+            ParamPiece::Name(n) => name = n,
+            ParamPiece::Whole(p) if !p.is_empty() => each(name, p),
+            _ => {}
         }
         true
     });
-}
-
-fn param_name(p: &str) -> &str {
-    memchr::memchr(b'=', p.as_bytes()).map_or(p, |e| &p[..e])
 }
 
 /// Rebuilds a line (into `logical`, emptied first) with its parameters but those named in
@@ -39,8 +36,7 @@ fn reparam(
 ) {
     logical.clear();
     logical.extend_from_slice(name);
-    each_param_raw(params, |p| {
-        let name = param_name(p);
+    each_param_raw(params, |name, p| {
         if !drop.iter().any(|d| name.eq_ignore_ascii_case(d)) {
             logical.push(b';');
             logical.extend_from_slice(p.as_bytes());
@@ -194,7 +190,7 @@ mod tests {
     #[test]
     fn quoted_params_split_whole() {
         let mut items = Vec::new();
-        each_param_raw(";A=1;;B=\"x;y\";C", |p| items.push(p));
-        assert_eq!(items, vec!["A=1", "B=\"x;y\"", "C"]);
+        each_param_raw(";A=1;;B=\"x;y\";C", |n, p| items.push((n, p)));
+        assert_eq!(items, vec![("A", "A=1"), ("B", "B=\"x;y\""), ("C", "C")]);
     }
 }
