@@ -542,46 +542,28 @@ enum Change {
 }
 
 impl Edits {
-    /// Replaces line `idx` with `bytes` (folded and terminated).
-    pub fn set(&mut self, idx: usize, bytes: &[u8]) {
-        self.record(idx, true, |out| out.extend_from_slice(bytes));
-    }
-
     /// Replaces line `idx` with the logical line `logical`, folded in `doc`'s style.
     pub fn set_folded(&mut self, idx: usize, doc: &Document, logical: &[u8]) {
-        self.record(idx, true, |out| {
-            fold_into(out, logical, doc.newline, doc.fold_char)
-        });
+        let (from, to) = self.fold(doc, logical);
+        self.changes.push((idx, Change::Replace(from, to)));
     }
 
     pub fn delete(&mut self, idx: usize) {
         self.changes.push((idx, Change::Delete));
     }
 
-    /// Inserts `bytes` (folded and terminated) before line `idx` (at the end when `idx` is the
-    /// number of lines).
-    pub fn insert_before(&mut self, idx: usize, bytes: &[u8]) {
-        self.record(idx, false, |out| out.extend_from_slice(bytes));
-    }
-
-    /// Inserts the logical line `logical`, folded in `doc`'s style, before line `idx`.
+    /// Inserts the logical line `logical`, folded in `doc`'s style, before line `idx` (at the
+    /// end when `idx` is the number of lines).
     pub fn insert_folded_before(&mut self, idx: usize, doc: &Document, logical: &[u8]) {
-        self.record(idx, false, |out| {
-            fold_into(out, logical, doc.newline, doc.fold_char)
-        });
+        let (from, to) = self.fold(doc, logical);
+        self.changes.push((idx, Change::Insert(from, to)));
     }
 
-    /// Records a replacement (or insertion) of line `idx` with what `write` appends.
-    fn record(&mut self, idx: usize, replaces: bool, write: impl FnOnce(&mut Vec<u8>)) {
+    /// Folds `logical` onto the end of the buffer; where it landed.
+    fn fold(&mut self, doc: &Document, logical: &[u8]) -> (usize, usize) {
         let from = self.bytes.len();
-        write(&mut self.bytes);
-        let to = self.bytes.len();
-        let change = if replaces {
-            Change::Replace(from, to)
-        } else {
-            Change::Insert(from, to)
-        };
-        self.changes.push((idx, change));
+        fold_into(&mut self.bytes, logical, doc.newline, doc.fold_char);
+        (from, self.bytes.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -1016,19 +998,19 @@ mod tests {
         let doc = Document::parse(src);
         assert_eq!(doc.lines.len(), 5);
         let mut first = Edits::default();
-        first.set(1, b"B:first\r\n");
-        first.set(1, b"B:two\r\n");
+        first.set_folded(1, &doc, b"B:first");
+        first.set_folded(1, &doc, b"B:two");
         first.delete(3);
-        first.insert_before(0, b"Z:0\r\n");
-        first.insert_before(5, b"END:1\r\n");
-        first.insert_before(9, b"NEVER:9\r\n");
+        first.insert_folded_before(0, &doc, b"Z:0");
+        first.insert_folded_before(5, &doc, b"END:1");
+        first.insert_folded_before(9, &doc, b"NEVER:9");
         first.insert_folded_before(0, &doc, b"Z:1");
         let mut second = Edits::default();
         second.set_folded(1, &doc, b"B:last");
-        second.insert_before(0, b"Y:0\r\n");
-        second.insert_before(5, b"END:2\r\n");
+        second.insert_folded_before(0, &doc, b"Y:0");
+        second.insert_folded_before(5, &doc, b"END:2");
         second.delete(2);
-        second.set(2, b"C:after-delete\r\n");
+        second.set_folded(2, &doc, b"C:after-delete");
         assert_eq!(
             doc.write_layers(&[&first, &second]),
             b"Z:0\r\nZ:1\r\nY:0\r\nA:1\r\nB:last\r\nC:after-delete\r\nE:5\r\nEND:1\r\nEND:2\r\n"
