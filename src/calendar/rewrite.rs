@@ -446,19 +446,18 @@ fn prepared(c: &MeetingCoordinates) -> std::rc::Rc<PreparedCoordinates> {
 pub fn validate_coordinates(c: &MeetingCoordinates) -> Result<(), CalendarError> {
     let check = |what: &str, url: &str| {
         let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
-        let refused = |ch: char| {
-            ch.is_whitespace()
-                || ch.is_control()
-                || matches!(ch, '"' | '\'' | '<' | '>' | '\\' | '`')
+        // ASCII whitespace and controls are the bytes up to the space, and DEL.
+        let refused_ascii = |b: u8| {
+            b <= b' ' || b == 0x7f || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`')
         };
-        // (ASCII URLs, nearly all of them, are checked byte by byte: ASCII whitespace and
-        // controls are the bytes up to the space, and DEL.)
+        // (ASCII URLs, nearly all of them, are checked byte by byte.)
         let bad = if url.is_ascii() {
-            url.bytes()
-                .find(|&b| b <= b' ' || b == 0x7f || b"\"'<>\\`".contains(&b))
-                .map(char::from)
+            url.bytes().find(|&b| refused_ascii(b)).map(char::from)
         } else {
-            url.chars().find(|&ch| refused(ch))
+            url.chars().find(|&ch| match u8::try_from(ch) {
+                Ok(b) if b.is_ascii() => refused_ascii(b),
+                _ => ch.is_whitespace() || ch.is_control(),
+            })
         };
         if !ok_scheme {
             return Err(CalendarError::InvalidCoordinates(format!(
