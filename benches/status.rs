@@ -152,7 +152,7 @@ fn store_path() -> (std::path::PathBuf, Option<tempfile::TempDir>) {
     match std::env::var_os("BENCH_STATUS_STORE") {
         Some(p) => {
             let path = std::path::PathBuf::from(p);
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in mms::store::STORE_FILE_SUFFIXES {
                 let mut f = path.clone().into_os_string();
                 f.push(suffix);
                 let _ = std::fs::remove_file(f);

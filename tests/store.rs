@@ -884,6 +884,29 @@ fn summary_counts_equal_distinct_users_per_state_after_every_change() {
     assert!(f.store.summary().unwrap().iter().all(|r| r.user_count == 0));
 }
 
+/// Creates a store at `path` as a release with schema `version` left it, then runs `sql` on it.
+fn old_store(path: &std::path::Path, version: u32, sql: &str) {
+    let old = rusqlite::Connection::open(path).unwrap();
+    old.execute_batch(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                                      applied_at TEXT NOT NULL)",
+    )
+    .unwrap();
+    for m in mms::store::schema::MIGRATIONS
+        .iter()
+        .filter(|m| m.version <= version)
+    {
+        old.execute_batch(m.sql).unwrap();
+        old.execute(
+            "INSERT INTO schema_version VALUES (?1, ?2, '2026-11-01T00:00:00Z')",
+            rusqlite::params![m.version, m.name],
+        )
+        .unwrap();
+    }
+    old.pragma_update(None, "user_version", version).unwrap();
+    old.execute_batch(sql).unwrap();
+}
+
 /// A store written by the previous release (schema 3) with a recorded, unsent update and a sent
 /// one: after the upgrade to schema 4 (outbox keyed by job) both are still there, unchanged,
 /// and findable the way the worker finds them.
@@ -892,37 +915,21 @@ fn upgrading_a_schema_3_store_keeps_every_recorded_update() {
     use mms::store::calendars::{self, OutboxState};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mms.db");
-    {
-        let old = rusqlite::Connection::open(&path).unwrap();
-        old.execute_batch(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
-                                          applied_at TEXT NOT NULL)",
-        )
-        .unwrap();
-        for m in mms::store::schema::MIGRATIONS
-            .iter()
-            .filter(|m| m.version <= 3)
-        {
-            old.execute_batch(m.sql).unwrap();
-            old.execute(
-                "INSERT INTO schema_version VALUES (?1, ?2, '2026-11-01T00:00:00Z')",
-                rusqlite::params![m.version, m.name],
-            )
-            .unwrap();
-        }
-        old.execute_batch(
-            "PRAGMA user_version = 3;
-             INSERT INTO outbox (message_id, job_id, uid, sequence, sender, recipients, data,
+    old_store(
+        &path,
+        3,
+        "INSERT INTO outbox (message_id, job_id, uid, sequence, sender, recipients, data,
                                  state, attempts, created)
              VALUES ('m1@contoso.com', 'job-1', 'uid-1', 2, 's@contoso.com', '[\"b@contoso.com\"]',
                      x'01020304', 'Queued', 1, '2026-11-01T00:00:00Z'),
                     ('m2@contoso.com', 'job-1', 'uid-2', 3, 's@contoso.com', '[\"c@contoso.com\"]',
                      x'0506', 'Sent', 1, '2026-11-01T00:00:00Z');",
-        )
-        .unwrap();
-    }
+    );
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 4);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        mms::store::schema::MIGRATIONS.last().unwrap().version
+    );
     drop(store);
     let conn = mms::engine::embedded::open_connection(&path).unwrap();
     let queued = calendars::queued_for_uid(&conn, "uid-1").unwrap();
@@ -941,4 +948,61 @@ fn upgrading_a_schema_3_store_keeps_every_recorded_update() {
         .unwrap()
         .is_empty());
     assert_eq!(calendars::all_messages(&conn).unwrap().len(), 2);
+}
+
+/// A store written before the mail drop's spool (schema 4), with mail whose bytes are in its
+/// rows and an outbox record pointing at one: after the upgrade both still read the same, and a
+/// new delivery goes to the spool and is listed after them.
+#[test]
+fn upgrading_a_schema_4_store_keeps_the_mail_in_its_rows_readable() {
+    use mms::engine::delivery::InviteDelivery;
+    use mms::store::calendars;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mms.db");
+    old_store(
+        &path,
+        4,
+        "INSERT INTO delivered_mail (id, message_id, recipients, data, delivered)
+             VALUES (1, 'm1@contoso.com', '[\"b@contoso.com\"]', x'0a0b0c', '2026-11-01T00:00:00Z');
+             INSERT INTO outbox (job_id, message_id, uid, sequence, sender, recipients, data,
+                                 state, attempts, created, sent, mail_id)
+             VALUES ('job-1', 'm1@contoso.com', 'uid-1', 2, 's@contoso.com',
+                     '[\"b@contoso.com\"]', x'', 'Sent', 1, '2026-11-01T00:00:00Z',
+                     '2026-11-01T00:00:00Z', 1);",
+    );
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        mms::store::schema::MIGRATIONS.last().unwrap().version
+    );
+    drop(store);
+    let outbox = mms::engine::embedded::EmbeddedOutbox::open(&path).unwrap();
+    outbox
+        .send(
+            "m2@contoso.com",
+            "s@contoso.com",
+            &["c@contoso.com".to_string()],
+            b"new mail",
+        )
+        .unwrap();
+    let conn = mms::engine::embedded::open_connection(&path).unwrap();
+    let mail = calendars::delivered_mail(&conn).unwrap();
+    let listed: Vec<(&str, &[u8])> = mail
+        .iter()
+        .map(|m| (m.message_id.as_str(), m.data.as_slice()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("m1@contoso.com", &[10u8, 11, 12][..]),
+            ("m2@contoso.com", &b"new mail"[..])
+        ]
+    );
+    let recorded = calendars::messages_for_id(&conn, "job-1", "m1@contoso.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.data, [10, 11, 12]);
+    let mut spool = path.clone().into_os_string();
+    spool.push(mms::store::mail_spool::SPOOL_SUFFIX);
+    assert_eq!(std::fs::read(spool).unwrap(), b"new mail");
 }

@@ -47,7 +47,7 @@ fn demo_store(cli: &Cli, force: bool) -> Result<PathBuf, CliError> {
                 path.display()
             )));
         }
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in mms::store::STORE_FILE_SUFFIXES {
             let mut p = path.clone().into_os_string();
             p.push(suffix);
             let _ = std::fs::remove_file(PathBuf::from(p));

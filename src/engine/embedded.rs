@@ -7,8 +7,10 @@
 use super::delivery::{DeliveryError, DeliveryReport, InviteDelivery};
 use super::source::{CalendarObject, CalendarRef, CalendarSource, PutOutcome, SourceError};
 use crate::store::calendars;
+use crate::store::mail_spool::MailSpool;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
+use std::cell::OnceCell;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -271,10 +273,13 @@ impl CalendarSource for EmbeddedCalendarSource {
     }
 }
 
-/// Delivery into the store's mail table: every attendee's copy, queryable by tests and
+/// Delivery into the store's mail drop: every attendee's copy, queryable by tests and
 /// `mms export`. Accepts every recipient.
 pub struct EmbeddedOutbox {
     conn: Rc<Connection>,
+    /// The spool holding the mail drop's bytes, attached to the connection at the first
+    /// delivery (`None` inside: a store in memory keeps the bytes in its rows).
+    spool: OnceCell<Option<Arc<MailSpool>>>,
 }
 
 impl EmbeddedOutbox {
@@ -284,7 +289,20 @@ impl EmbeddedOutbox {
 
     /// Over a connection shared with the worker's journal (see [`embedded_worker_connection`]).
     pub fn sharing(conn: Rc<Connection>) -> Self {
-        EmbeddedOutbox { conn }
+        EmbeddedOutbox {
+            conn,
+            spool: OnceCell::new(),
+        }
+    }
+
+    fn spool(&self) -> Result<Option<&MailSpool>, DeliveryError> {
+        if self.spool.get().is_none() {
+            let attached = MailSpool::attach(&self.conn).map_err(|e| {
+                DeliveryError::transient(format!("cannot open the mail drop's spool: {e}"))
+            })?;
+            let _ = self.spool.set(attached);
+        }
+        Ok(self.spool.get().and_then(|s| s.as_deref()))
     }
 
     pub fn open(path: &Path) -> Result<Self, String> {
@@ -311,8 +329,16 @@ impl InviteDelivery for EmbeddedOutbox {
         if recipients.is_empty() {
             return Err(DeliveryError::permanent("no recipients"));
         }
-        let row = calendars::deliver_mail(&self.conn, message_id, recipients, rfc822, Utc::now())
-            .map_err(|e| {
+        let spool = self.spool()?;
+        let row = calendars::deliver_mail(
+            &self.conn,
+            spool,
+            message_id,
+            recipients,
+            rfc822,
+            Utc::now(),
+        )
+        .map_err(|e| {
             if store_failure_is_transient(&e) {
                 DeliveryError::transient(e.to_string())
             } else {

@@ -7,12 +7,14 @@
 //!   and recorded *before* it is sent, so a restarted worker re-sends the exact same bytes
 //!   instead of composing a second, distinct update (an update delivered into the mail drop in
 //!   the same transaction is recorded as sent, pointing at the mail drop's copy of its bytes);
-//! - `delivered_mail`: the embedded mail drop (what the embedded delivery hands to attendees);
+//! - `delivered_mail`: the embedded mail drop (what the embedded delivery hands to attendees),
+//!   whose bytes are in a spool file beside the store (`super::mail_spool`);
 //! - `job_meeting_progress`: one row per (job, meeting) once that meeting is settled, so a
 //!   restarted worker neither skips nor repeats a meeting.
 //!
 //! Plain functions over a `rusqlite::Connection`; every SQL statement binds its parameters.
 
+use super::mail_spool::{MailSpool, SpoolReader};
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::fmt;
@@ -219,10 +221,20 @@ impl fmt::Debug for OutboxMessage {
     }
 }
 
-fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> {
+/// Where a message's bytes are in the mail drop's spool, when they are there and not in the row.
+struct SpooledAt {
+    offset: i64,
+    length: i64,
+}
+
+fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OutboxMessage, Option<SpooledAt>)> {
     let recipients: String = r.get(5)?;
     let state: String = r.get(7)?;
-    Ok(OutboxMessage {
+    let spooled = match (r.get::<_, Option<i64>>(9)?, r.get::<_, Option<i64>>(10)?) {
+        (Some(offset), Some(length)) => Some(SpooledAt { offset, length }),
+        _ => None,
+    };
+    let message = OutboxMessage {
         message_id: r.get(0)?,
         job_id: r.get(1)?,
         uid: r.get(2)?,
@@ -236,16 +248,48 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> {
             OutboxState::Queued
         },
         attempts: r.get(8)?,
-    })
+    };
+    Ok((message, spooled))
 }
 
 /// The columns `row_to_message` reads. A message delivered into the embedded mail drop in the
 /// same transaction that recorded it keeps its bytes there only (see [`record_delivered`]):
-/// `data` is then the mail drop's copy, so every reader sees the bytes that were sent.
+/// `data` is then the mail drop row's bytes, or where they are in its spool (the last two
+/// columns), so every reader sees the bytes that were sent.
 const MESSAGE_COLUMNS: &str = "message_id, job_id, uid, sequence, sender, recipients,
     CASE WHEN mail_id IS NULL THEN data
          ELSE COALESCE((SELECT d.data FROM delivered_mail d WHERE d.id = outbox.mail_id), data) END,
-    state, attempts";
+    state, attempts,
+    (SELECT d.spool_offset FROM delivered_mail d WHERE d.id = outbox.mail_id),
+    (SELECT d.spool_length FROM delivered_mail d WHERE d.id = outbox.mail_id)";
+
+/// The outbox messages `sql` (selecting [`MESSAGE_COLUMNS`]) finds, their bytes read from the
+/// mail drop's spool where they are kept there.
+fn query_messages<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> Result<Vec<OutboxMessage>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st
+        .query_map(params, row_to_message)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut spool: Option<SpoolReader> = None;
+    let mut messages = Vec::with_capacity(rows.len());
+    for (mut m, spooled) in rows {
+        if let Some(at) = spooled {
+            let reader = match &mut spool {
+                Some(r) => r,
+                None => spool.insert(SpoolReader::of(conn)?),
+            };
+            m.data = reader
+                .read(at.offset, at.length)
+                .map_err(CalendarStoreError)?;
+        }
+        messages.push(m);
+    }
+    Ok(messages)
+}
 
 /// Records a composed update before it is sent. A message already recorded under the same
 /// Message-ID is kept as it is (its bytes are what must be re-sent), and `false` is returned.
@@ -347,21 +391,21 @@ pub fn messages_for_id(
     job_id: &str,
     message_id: &str,
 ) -> Result<Option<OutboxMessage>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND message_id = ?2"
-        ))?
-        .query_row(params![job_id, message_id], row_to_message)
-        .optional()?)
+    Ok(query_messages(
+        conn,
+        &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND message_id = ?2"),
+        params![job_id, message_id],
+    )?
+    .pop())
 }
 
 /// Unsent messages for a UID from any job, newest sequence first.
 pub fn queued_for_uid(conn: &Connection, uid: &str) -> Result<Vec<OutboxMessage>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE uid = ?1 AND state = 'Queued' ORDER BY sequence DESC, created DESC"
-    ))?;
-    let rows = st.query_map(params![uid], row_to_message)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    query_messages(
+        conn,
+        &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE uid = ?1 AND state = 'Queued' ORDER BY sequence DESC, created DESC"),
+        params![uid],
+    )
 }
 
 /// Deletes an unsent message (superseded by a newer one for the same meeting).
@@ -375,29 +419,29 @@ pub fn discard_queued(conn: &Connection, job_id: &str, message_id: &str) -> Resu
 
 /// The recorded messages of a job for one UID, oldest first.
 pub fn messages_for(conn: &Connection, job_id: &str, uid: &str) -> Result<Vec<OutboxMessage>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND uid = ?2 ORDER BY created, message_id"
-    ))?;
-    let rows = st.query_map(params![job_id, uid], row_to_message)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    query_messages(
+        conn,
+        &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND uid = ?2 ORDER BY created, message_id"),
+        params![job_id, uid],
+    )
 }
 
 /// Every recorded message of a job that the delivery has not yet accepted.
 pub fn queued_messages(conn: &Connection, job_id: &str) -> Result<Vec<OutboxMessage>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND state = 'Queued' ORDER BY created, message_id"
-    ))?;
-    let rows = st.query_map(params![job_id], row_to_message)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    query_messages(
+        conn,
+        &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE job_id = ?1 AND state = 'Queued' ORDER BY created, message_id"),
+        params![job_id],
+    )
 }
 
 /// Every recorded message, in recording order.
 pub fn all_messages(conn: &Connection) -> Result<Vec<OutboxMessage>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM outbox ORDER BY created, message_id"
-    ))?;
-    let rows = st.query_map([], row_to_message)?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    query_messages(
+        conn,
+        &format!("SELECT {MESSAGE_COLUMNS} FROM outbox ORDER BY created, message_id"),
+        [],
+    )
 }
 
 /// Counts a delivery attempt (before it is made: a crash after it still counts).
@@ -423,9 +467,12 @@ pub fn mark_sent(
     Ok(())
 }
 
-/// Appends a message to the embedded mail drop; returns its row.
+/// Appends a message to the embedded mail drop; returns its row. With a `spool` (a store with a
+/// file) the bytes go to the spool and the row records where; the row is inserted first, so the
+/// append happens under the store's write lock, and both are undone together if either fails.
 pub fn deliver_mail(
     conn: &Connection,
+    spool: Option<&MailSpool>,
     message_id: &str,
     recipients: &[String],
     data: &[u8],
@@ -433,11 +480,44 @@ pub fn deliver_mail(
 ) -> Result<i64> {
     let recipients =
         serde_json::to_string(recipients).map_err(|e| CalendarStoreError(e.to_string()))?;
-    conn.prepare_cached("INSERT INTO delivered_mail (message_id, recipients, data, delivered) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(
-        params![message_id, recipients, data, now_text(now)],
-    )?;
-    Ok(conn.last_insert_rowid())
+    let insert = |data: &[u8]| -> Result<i64> {
+        conn.prepare_cached(
+            "INSERT INTO delivered_mail (message_id, recipients, data, delivered)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![message_id, recipients, data, now_text(now)])?;
+        Ok(conn.last_insert_rowid())
+    };
+    let Some(spool) = spool else {
+        return insert(data);
+    };
+    // A savepoint, not a transaction: it nests inside a worker's group commit.
+    conn.prepare_cached("SAVEPOINT deliver_mail")?.execute([])?;
+    let spooled = (|| {
+        let row = insert(&[])?;
+        let offset = spool.append(data).map_err(|e| {
+            CalendarStoreError(format!(
+                "disk I/O error appending to the mail drop's spool {}: {e}",
+                spool.path().display()
+            ))
+        })?;
+        conn.prepare_cached(
+            "UPDATE delivered_mail SET spool_offset = ?2, spool_length = ?3 WHERE id = ?1",
+        )?
+        .execute(params![row, offset as i64, data.len() as i64])?;
+        Ok(row)
+    })();
+    match spooled {
+        Ok(row) => {
+            conn.prepare_cached("RELEASE deliver_mail")?.execute([])?;
+            Ok(row)
+        }
+        Err(e) => {
+            // The savepoint may already be gone with a transaction SQLite rolled back.
+            let _ = conn.execute_batch("ROLLBACK TO deliver_mail; RELEASE deliver_mail");
+            Err(e)
+        }
+    }
 }
 
 /// One message in the embedded mail drop.
@@ -450,17 +530,35 @@ pub struct DeliveredMail {
 
 /// Everything in the embedded mail drop, in delivery order (re-sends appear again).
 pub fn delivered_mail(conn: &Connection) -> Result<Vec<DeliveredMail>> {
-    let mut st =
-        conn.prepare_cached("SELECT message_id, recipients, data FROM delivered_mail ORDER BY id")?;
+    let mut st = conn.prepare_cached(
+        "SELECT message_id, recipients, data, spool_offset, spool_length
+         FROM delivered_mail ORDER BY id",
+    )?;
     let rows = st.query_map([], |r| {
         let recipients: String = r.get(1)?;
-        Ok(DeliveredMail {
+        let mail = DeliveredMail {
             message_id: r.get(0)?,
             recipients: serde_json::from_str(&recipients).unwrap_or_default(),
             data: r.get(2)?,
-        })
+        };
+        let spooled = match (r.get::<_, Option<i64>>(3)?, r.get::<_, Option<i64>>(4)?) {
+            (Some(offset), Some(length)) => Some(SpooledAt { offset, length }),
+            _ => None,
+        };
+        Ok((mail, spooled))
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    let mut spool = SpoolReader::of(conn)?;
+    let mut mail = Vec::new();
+    for row in rows {
+        let (mut m, spooled) = row?;
+        if let Some(at) = spooled {
+            m.data = spool
+                .read(at.offset, at.length)
+                .map_err(CalendarStoreError)?;
+        }
+        mail.push(m);
+    }
+    Ok(mail)
 }
 
 /// How one meeting of a job was settled.
@@ -568,12 +666,15 @@ pub fn uid_of(data: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn db() -> Connection {
-        let c = Connection::open_in_memory().unwrap();
+    fn migrated(c: Connection) -> Connection {
         for m in super::super::schema::MIGRATIONS {
             c.execute_batch(m.sql).unwrap();
         }
         c
+    }
+
+    fn db() -> Connection {
+        migrated(Connection::open_in_memory().unwrap())
     }
 
     #[test]
@@ -607,6 +708,114 @@ mod tests {
         );
         assert_eq!(uid_of("X:—☕\nUID:a\n".as_bytes()), "a");
         assert_eq!(uid_of("—\n".as_bytes()), "");
+    }
+
+    /// A store file in `dir` and its mail drop's spool.
+    fn spooled_db(dir: &std::path::Path) -> (Connection, std::sync::Arc<MailSpool>) {
+        let c = migrated(Connection::open(dir.join("mms.db")).unwrap());
+        let spool = MailSpool::attach(&c).unwrap().unwrap();
+        (c, spool)
+    }
+
+    fn recipients() -> Vec<String> {
+        vec!["b@x".into(), "c@x".into()]
+    }
+
+    #[test]
+    fn delivered_mail_is_kept_in_the_spool_and_read_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, spool) = spooled_db(dir.path());
+        let now = Utc::now();
+        let first = "Subject: caf\u{e9}\r\n\r\n\u{1F600}\r\n".as_bytes();
+        let a = deliver_mail(&c, Some(&spool), "<a@x>", &recipients(), first, now).unwrap();
+        let b = deliver_mail(&c, Some(&spool), "<b@x>", &recipients(), b"second", now).unwrap();
+        let mail = delivered_mail(&c).unwrap();
+        assert_eq!(mail.len(), 2);
+        assert_eq!(
+            (mail[0].data.as_slice(), mail[1].data.as_slice()),
+            (first, &b"second"[..])
+        );
+        assert_eq!(mail[1].recipients, recipients());
+        // The rows hold no bytes of their own; the spool holds both messages, once.
+        let empty: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM delivered_mail WHERE length(data) = 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(empty, 2);
+        assert_eq!(
+            std::fs::metadata(spool.path()).unwrap().len(),
+            (first.len() + 6) as u64
+        );
+        // An outbox record that points at a mail drop row reads the spooled bytes.
+        let m = OutboxMessage {
+            message_id: "<b@x>".into(),
+            job_id: "j".into(),
+            uid: "u".into(),
+            sequence: 1,
+            sender: "s@x".into(),
+            recipients: recipients(),
+            data: Vec::new(),
+            state: OutboxState::Sent,
+            attempts: 1,
+        };
+        assert!(record_delivered(&c, &m, b, now).unwrap());
+        let recorded = messages_for_id(&c, "j", "<b@x>").unwrap().unwrap();
+        assert_eq!(recorded.data, b"second");
+        assert_eq!(all_messages(&c).unwrap()[0].data, b"second");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_delivery_rolled_back_leaves_no_row_and_later_ones_read_right() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, spool) = spooled_db(dir.path());
+        let now = Utc::now();
+        c.execute_batch("BEGIN IMMEDIATE").unwrap();
+        deliver_mail(&c, Some(&spool), "<gone@x>", &recipients(), b"undone", now).unwrap();
+        c.execute_batch("ROLLBACK").unwrap();
+        deliver_mail(&c, Some(&spool), "<kept@x>", &recipients(), b"kept", now).unwrap();
+        let mail = delivered_mail(&c).unwrap();
+        assert_eq!(mail.len(), 1);
+        assert_eq!(
+            (mail[0].message_id.as_str(), mail[0].data.as_slice()),
+            ("<kept@x>", &b"kept"[..])
+        );
+    }
+
+    #[test]
+    fn a_spool_cut_short_is_a_readable_error_not_wrong_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (c, spool) = spooled_db(dir.path());
+        deliver_mail(
+            &c,
+            Some(&spool),
+            "<a@x>",
+            &recipients(),
+            b"0123456789",
+            Utc::now(),
+        )
+        .unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(spool.path())
+            .unwrap()
+            .set_len(4)
+            .unwrap();
+        let e = delivered_mail(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("mms.db-maildrop") && e.contains("bytes 0..10"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_store_in_memory_keeps_delivered_bytes_in_its_rows() {
+        let c = db();
+        deliver_mail(&c, None, "<a@x>", &recipients(), b"in the row", Utc::now()).unwrap();
+        assert_eq!(delivered_mail(&c).unwrap()[0].data, b"in the row");
     }
 
     #[test]

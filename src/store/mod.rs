@@ -10,6 +10,7 @@
 //! users is an [`StoreError::Ambiguous`] error naming every match.
 
 pub mod calendars;
+pub mod mail_spool;
 pub mod schema;
 pub mod sqlite;
 
@@ -22,6 +23,10 @@ use std::fmt;
 use uuid::Uuid;
 
 pub use sqlite::SqliteStore;
+
+/// What the names of an embedded store's files add to the store's path: the database, SQLite's
+/// WAL and shared-memory index, and the mail drop's spool. Copy or remove them together.
+pub const STORE_FILE_SUFFIXES: [&str; 4] = ["", "-wal", "-shm", mail_spool::SPOOL_SUFFIX];
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

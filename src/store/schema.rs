@@ -209,4 +209,15 @@ CREATE INDEX outbox_unsent_by_uid ON outbox(uid, sequence) WHERE state = 'Queued
 DROP INDEX delivered_mail_by_message;
 "#,
     },
+    // The mail drop's bytes move to a spool file beside the store (`super::mail_spool`): a row
+    // then holds where its message is in the spool, and `data` is empty. Rows written before
+    // keep their bytes.
+    SchemaMigration {
+        version: 5,
+        name: "mail drop bytes in a spool file beside the store",
+        sql: r#"
+ALTER TABLE delivered_mail ADD COLUMN spool_offset INTEGER;
+ALTER TABLE delivered_mail ADD COLUMN spool_length INTEGER;
+"#,
+    },
 ];
