@@ -83,8 +83,12 @@ impl SqliteStore {
                 "could not switch the store to WAL mode (got {mode})"
             )));
         }
+        // Statement journals (a statement inside a transaction that may have to undo only
+        // itself, such as a job update whose triggers keep the per-state counts) in memory: in
+        // a temporary file each one was a file created, written (16 KiB pages) and removed.
         self.conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA trusted_schema = OFF;",
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA trusted_schema = OFF;
+             PRAGMA temp_store = MEMORY;",
         )?;
         Ok(())
     }
