@@ -468,8 +468,7 @@ pub fn mark_sent(
 }
 
 /// Appends a message to the embedded mail drop; returns its row. With a `spool` (a store with a
-/// file) the bytes go to the spool and the row records where; the row is inserted first, so the
-/// append happens under the store's write lock, and both are undone together if either fails.
+/// file) the bytes go to the spool and the row records where (see [`deliver_spooled`]).
 pub fn deliver_mail(
     conn: &Connection,
     spool: Option<&MailSpool>,
@@ -480,42 +479,91 @@ pub fn deliver_mail(
 ) -> Result<i64> {
     let recipients =
         serde_json::to_string(recipients).map_err(|e| CalendarStoreError(e.to_string()))?;
-    let insert = |data: &[u8]| -> Result<i64> {
-        conn.prepare_cached(
-            "INSERT INTO delivered_mail (message_id, recipients, data, delivered)
-             VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![message_id, recipients, data, now_text(now)])?;
-        Ok(conn.last_insert_rowid())
+    let mail = NewMail {
+        message_id,
+        recipients: &recipients,
+        delivered: now_text(now),
     };
     let Some(spool) = spool else {
-        return insert(data);
+        return mail.insert(conn, data, None);
     };
-    // A savepoint, not a transaction: it nests inside a worker's group commit.
-    conn.prepare_cached("SAVEPOINT deliver_mail")?.execute([])?;
-    let spooled = (|| {
-        let row = insert(&[])?;
-        let offset = spool.append(data).map_err(|e| {
-            CalendarStoreError(format!(
-                "disk I/O error appending to the mail drop's spool {}: {e}",
-                spool.path().display()
-            ))
-        })?;
+    if !conn.is_autocommit() {
+        return deliver_spooled(conn, spool, &mail, data);
+    }
+    // The row and the append in one transaction: a row committed on its own would name bytes
+    // not yet written (and not synced by the commit).
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    match deliver_spooled(conn, spool, &mail, data) {
+        Ok(row) => match conn.prepare_cached("COMMIT")?.execute([]) {
+            Ok(_) => Ok(row),
+            Err(e) => {
+                // A commit the spool's sync refused is rolled back already; any other is undone.
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// A mail drop row about to be written.
+struct NewMail<'a> {
+    message_id: &'a str,
+    recipients: &'a str,
+    delivered: String,
+}
+
+impl NewMail<'_> {
+    fn insert(&self, conn: &Connection, data: &[u8], spooled: Option<(u64, usize)>) -> Result<i64> {
         conn.prepare_cached(
-            "UPDATE delivered_mail SET spool_offset = ?2, spool_length = ?3 WHERE id = ?1",
+            "INSERT INTO delivered_mail
+                 (message_id, recipients, data, delivered, spool_offset, spool_length)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![row, offset as i64, data.len() as i64])?;
-        Ok(row)
-    })();
-    match spooled {
-        Ok(row) => {
-            conn.prepare_cached("RELEASE deliver_mail")?.execute([])?;
+        .execute(params![
+            self.message_id,
+            self.recipients,
+            data,
+            self.delivered,
+            spooled.map(|(offset, _)| offset as i64),
+            spooled.map(|(_, length)| length as i64)
+        ])?;
+        Ok(conn.last_insert_rowid())
+    }
+}
+
+/// Inside a write transaction: the row, naming the spool's end as where the bytes begin, then
+/// the append. The row's INSERT holds the store's write lock, so no other writer appends after
+/// it; one that appended between reading the end and the INSERT moved the end, and the row is
+/// corrected. A failed append removes the row again.
+fn deliver_spooled(
+    conn: &Connection,
+    spool: &MailSpool,
+    mail: &NewMail<'_>,
+    data: &[u8],
+) -> Result<i64> {
+    let spool_failure = |e: std::io::Error| {
+        CalendarStoreError(format!(
+            "disk I/O error appending to the mail drop's spool {}: {e}",
+            spool.path().display()
+        ))
+    };
+    let expected = spool.end().map_err(spool_failure)?;
+    let row = mail.insert(conn, &[], Some((expected, data.len())))?;
+    match spool.append(data) {
+        Ok(offset) if offset == expected => Ok(row),
+        Ok(offset) => {
+            conn.prepare_cached("UPDATE delivered_mail SET spool_offset = ?2 WHERE id = ?1")?
+                .execute(params![row, offset as i64])?;
             Ok(row)
         }
         Err(e) => {
-            // The savepoint may already be gone with a transaction SQLite rolled back.
-            let _ = conn.execute_batch("ROLLBACK TO deliver_mail; RELEASE deliver_mail");
-            Err(e)
+            conn.prepare_cached("DELETE FROM delivered_mail WHERE id = ?1")?
+                .execute(params![row])?;
+            Err(spool_failure(e))
         }
     }
 }
@@ -782,6 +830,53 @@ mod tests {
         assert_eq!(
             (mail[0].message_id.as_str(), mail[0].data.as_slice()),
             ("<kept@x>", &b"kept"[..])
+        );
+    }
+
+    #[test]
+    fn a_delivery_waiting_for_another_writer_names_where_its_bytes_really_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, spool) = spooled_db(dir.path());
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let path = dir.path().join("mms.db");
+        let waiting = std::thread::spawn(move || {
+            let c = Connection::open(path).unwrap();
+            let spool = MailSpool::attach(&c).unwrap().unwrap();
+            // In a transaction that has not written yet: reads the spool's end, then waits in
+            // its INSERT for the other writer's lock.
+            c.execute_batch("BEGIN").unwrap();
+            let late = b"late";
+            deliver_mail(
+                &c,
+                Some(&spool),
+                "<late@x>",
+                &recipients(),
+                late,
+                Utc::now(),
+            )
+            .unwrap();
+            c.execute_batch("COMMIT").unwrap();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        deliver_mail(
+            &writer,
+            Some(&spool),
+            "<first@x>",
+            &recipients(),
+            b"first!",
+            Utc::now(),
+        )
+        .unwrap();
+        writer.execute_batch("COMMIT").unwrap();
+        waiting.join().unwrap();
+        let mail = delivered_mail(&writer).unwrap();
+        let got: Vec<(&str, &[u8])> = mail
+            .iter()
+            .map(|m| (m.message_id.as_str(), m.data.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            [("<first@x>", &b"first!"[..]), ("<late@x>", &b"late"[..])]
         );
     }
 

@@ -8,7 +8,8 @@
 //! What keeps the rows and the bytes in agreement:
 //! - Bytes are appended only while the delivering connection holds the store's write lock (the
 //!   row is inserted first, see [`super::calendars::deliver_mail`]), so appends from several
-//!   connections and processes never interleave.
+//!   connections and processes never interleave, and a row commits only with its bytes
+//!   appended.
 //! - The bytes reach the disk before the transaction that references them commits: a commit
 //!   hook on each delivering connection syncs the spool when anything was appended, and a
 //!   failed sync turns the commit into a rollback. A power cut may lose the last commits
@@ -108,6 +109,12 @@ impl MailSpool {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the next append will begin (the file's length).
+    pub fn end(&self) -> io::Result<u64> {
+        let mut file = &self.file;
+        file.seek(SeekFrom::End(0))
     }
 
     /// Appends `bytes` at the end of the spool; returns where they begin. The caller holds the
