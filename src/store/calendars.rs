@@ -227,13 +227,49 @@ struct SpooledAt {
     length: i64,
 }
 
+impl SpooledAt {
+    /// From the offset column `at` and the length column after it (both NULL: not spooled).
+    fn from_columns(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<SpooledAt>> {
+        Ok(
+            match (
+                r.get::<_, Option<i64>>(at)?,
+                r.get::<_, Option<i64>>(at + 1)?,
+            ) {
+                (Some(offset), Some(length)) => Some(SpooledAt { offset, length }),
+                _ => None,
+            },
+        )
+    }
+}
+
+/// `rows` with the bytes of each spooled one (`bytes` of it) read from the mail drop's spool,
+/// which is opened only when a row needs it.
+fn with_spooled_bytes<T>(
+    conn: &Connection,
+    rows: Vec<(T, Option<SpooledAt>)>,
+    bytes: impl Fn(&mut T) -> &mut Vec<u8>,
+) -> Result<Vec<T>> {
+    let mut spool: Option<SpoolReader> = None;
+    let mut out = Vec::with_capacity(rows.len());
+    for (mut row, spooled) in rows {
+        if let Some(at) = spooled {
+            let reader = match &mut spool {
+                Some(r) => r,
+                None => spool.insert(SpoolReader::of(conn)?),
+            };
+            *bytes(&mut row) = reader
+                .read(at.offset, at.length)
+                .map_err(CalendarStoreError)?;
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
 fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<(OutboxMessage, Option<SpooledAt>)> {
     let recipients: String = r.get(5)?;
     let state: String = r.get(7)?;
-    let spooled = match (r.get::<_, Option<i64>>(9)?, r.get::<_, Option<i64>>(10)?) {
-        (Some(offset), Some(length)) => Some(SpooledAt { offset, length }),
-        _ => None,
-    };
+    let spooled = SpooledAt::from_columns(r, 9)?;
     let message = OutboxMessage {
         message_id: r.get(0)?,
         job_id: r.get(1)?,
@@ -274,21 +310,7 @@ fn query_messages<P: rusqlite::Params>(
     let rows = st
         .query_map(params, row_to_message)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut spool: Option<SpoolReader> = None;
-    let mut messages = Vec::with_capacity(rows.len());
-    for (mut m, spooled) in rows {
-        if let Some(at) = spooled {
-            let reader = match &mut spool {
-                Some(r) => r,
-                None => spool.insert(SpoolReader::of(conn)?),
-            };
-            m.data = reader
-                .read(at.offset, at.length)
-                .map_err(CalendarStoreError)?;
-        }
-        messages.push(m);
-    }
-    Ok(messages)
+    with_spooled_bytes(conn, rows, |m| &mut m.data)
 }
 
 /// Records a composed update before it is sent. A message already recorded under the same
@@ -589,24 +611,10 @@ pub fn delivered_mail(conn: &Connection) -> Result<Vec<DeliveredMail>> {
             recipients: serde_json::from_str(&recipients).unwrap_or_default(),
             data: r.get(2)?,
         };
-        let spooled = match (r.get::<_, Option<i64>>(3)?, r.get::<_, Option<i64>>(4)?) {
-            (Some(offset), Some(length)) => Some(SpooledAt { offset, length }),
-            _ => None,
-        };
-        Ok((mail, spooled))
+        Ok((mail, SpooledAt::from_columns(r, 3)?))
     })?;
-    let mut spool = SpoolReader::of(conn)?;
-    let mut mail = Vec::new();
-    for row in rows {
-        let (mut m, spooled) = row?;
-        if let Some(at) = spooled {
-            m.data = spool
-                .read(at.offset, at.length)
-                .map_err(CalendarStoreError)?;
-        }
-        mail.push(m);
-    }
-    Ok(mail)
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    with_spooled_bytes(conn, rows, |m| &mut m.data)
 }
 
 /// How one meeting of a job was settled.
