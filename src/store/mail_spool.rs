@@ -5,25 +5,30 @@
 //! Why a file: inside the store an update of 12.5 KB takes a 16 KiB page of its own, written
 //! twice (into the WAL, then by the checkpoint). Appended here it is written once.
 //!
+//! Why a thread of its own writes it: copying the bytes into the page cache and starting their
+//! disk writes cost the worker's thread a fifth of its time; an append now only copies them
+//! into a buffer, and the spool's writer thread writes them at the place the append reserved.
+//!
 //! What keeps the rows and the bytes in agreement:
-//! - Bytes are appended only while the delivering connection holds the store's write lock (the
+//! - Places are reserved only while the delivering connection holds the store's write lock (the
 //!   row is inserted first, see [`super::calendars::deliver_mail`]), so appends from several
-//!   connections and processes never interleave, and a row commits only with its bytes
-//!   appended.
-//! - The bytes reach the disk before the transaction that references them commits: a commit
-//!   hook on each delivering connection syncs the spool when anything was appended, and a
-//!   failed sync turns the commit into a rollback. A power cut may lose the last commits
-//!   (`synchronous = NORMAL`), but never leaves a row pointing at bytes that are not there.
+//!   connections and processes never overlap, and a row commits only with its bytes appended.
+//! - Every reserved byte is written, and reaches the disk, before the transaction that
+//!   references it commits: a commit hook on each delivering connection waits for the writer
+//!   thread and syncs the spool when anything was appended, and a failed write or sync turns
+//!   the commit into a rollback. A power cut may lose the last commits (`synchronous =
+//!   NORMAL`), but never leaves a row pointing at bytes that are not there.
+//! - The write lock is never given up with writes still under way (another process would
+//!   reserve the same place): a rollback waits for them, and so does closing the connection.
 //! - A delivery that rolls back leaves its bytes in the file, referenced by no row: dead space
 //!   that nothing reads. A killed process leaves the same.
 //! - A store in memory has no file beside it: its rows keep their bytes themselves.
 
 use rusqlite::Connection;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 /// What the spool's name adds to the store's.
 pub const SPOOL_SUFFIX: &str = "-maildrop";
@@ -31,12 +36,47 @@ pub const SPOOL_SUFFIX: &str = "-maildrop";
 /// One open spool file, shared by every connection of this process to the same store.
 pub struct MailSpool {
     path: PathBuf,
-    file: File,
-    /// Bytes were appended since the last sync.
-    unsynced: AtomicBool,
-    /// Where the disk writes were started ahead of the sync (see [`WRITE_BACK_AHEAD`]).
-    written_back_to: AtomicU64,
+    shared: Arc<SpoolShared>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
+
+/// What the delivering connections and the writer thread share.
+struct SpoolShared {
+    file: File,
+    state: Mutex<SpoolState>,
+    /// Signalled when bytes are waiting for the writer, and when the writer wrote them.
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct SpoolState {
+    /// Appended bytes the writer has not taken yet; they begin at `waiting_at`.
+    waiting: Vec<u8>,
+    waiting_at: u64,
+    /// The writer is writing bytes it took.
+    writing: bool,
+    /// Where the next append begins, while bytes are waiting or being written (otherwise the
+    /// file's length is, see [`SpoolState::next_offset`]).
+    end: u64,
+    /// Bytes were appended since the last sync.
+    unsynced: bool,
+    /// Where the disk writes were started ahead of the sync (see [`WRITE_BACK_AHEAD`]).
+    written_back_to: u64,
+    /// A write that failed since the last commit or rollback; what every append, and the
+    /// commit, then reports.
+    failure: Option<String>,
+    /// The spool is being closed: the writer stops once nothing waits.
+    closing: bool,
+    /// Tests hold the writer back, or make its writes fail, to see what waits for it.
+    #[cfg(test)]
+    held: bool,
+    #[cfg(test)]
+    failing: bool,
+}
+
+/// Appended bytes that may wait for the writer: an append beyond them waits for it, so memory
+/// stays flat however fast meetings are delivered and however slow the disk is.
+const MAX_WAITING: usize = 4 << 20;
 
 /// Spools open in this process, by path. Connections to one store share one spool, so whichever
 /// connection's commit hook runs syncs every append made before it.
@@ -55,21 +95,42 @@ pub fn spool_path_of(conn: &Connection) -> rusqlite::Result<Option<PathBuf>> {
     Ok(Some(PathBuf::from(file + SPOOL_SUFFIX)))
 }
 
+/// Held by a connection's hooks: when the connection closes (rusqlite drops its hooks first),
+/// the writes it reserved are finished before its write lock goes.
+struct AttachedSpool(Arc<MailSpool>);
+
+impl Drop for AttachedSpool {
+    fn drop(&mut self) {
+        drop(self.0.settle());
+    }
+}
+
 impl MailSpool {
     /// Opens (creating it, mode 0600 like the store) the spool of `conn`'s store and installs
-    /// the commit hook that syncs it on `conn`. `None` for a store in memory. Call it before the
-    /// first append on a connection; calling it again on the same connection is harmless.
+    /// the hooks that finish and sync its writes on `conn`. `None` for a store in memory. Call
+    /// it before the first append on a connection; calling it again on the same connection is
+    /// harmless.
     pub fn attach(conn: &Connection) -> io::Result<Option<Arc<MailSpool>>> {
         let path = match spool_path_of(conn).map_err(|e| io::Error::new(io::ErrorKind::Other, e))? {
             Some(p) => p,
             None => return Ok(None),
         };
         let spool = MailSpool::shared(&path)?;
-        let hooked = spool.clone();
+        let on_commit = AttachedSpool(spool.clone());
         // Returning true turns the commit into a rollback: the rows must not outlive bytes
         // that may not be on the disk.
-        conn.commit_hook(Some(move || hooked.sync().is_err()));
+        conn.commit_hook(Some(move || on_commit.0.sync().is_err()));
+        let on_rollback = AttachedSpool(spool.clone());
+        conn.rollback_hook(Some(move || on_rollback.0.forget_failure()));
         Ok(Some(spool))
+    }
+
+    /// The spool of `path` if this process has it open.
+    fn open_at(path: &Path) -> Option<Arc<MailSpool>> {
+        let open = OPEN_SPOOLS.lock().unwrap_or_else(|e| e.into_inner());
+        open.iter()
+            .find(|(p, _)| p == path)
+            .and_then(|(_, w)| w.upgrade())
     }
 
     fn shared(path: &Path) -> io::Result<Arc<MailSpool>> {
@@ -84,11 +145,19 @@ impl MailSpool {
             return Ok(s);
         }
         open.retain(|(p, _)| p != path);
+        let shared = Arc::new(SpoolShared {
+            file: open_for_writing(path)?,
+            state: Mutex::new(SpoolState::default()),
+            changed: Condvar::new(),
+        });
+        let writes = shared.clone();
+        let writer = std::thread::Builder::new()
+            .name("mms-mail-spool".into())
+            .spawn(move || writes.write_until_closed())?;
         let spool = Arc::new(MailSpool {
             path: path.to_path_buf(),
-            file: open_for_append(path)?,
-            unsynced: AtomicBool::new(false),
-            written_back_to: AtomicU64::new(0),
+            shared,
+            writer: Some(writer),
         });
         open.push((path.to_path_buf(), Arc::downgrade(&spool)));
         Ok(spool)
@@ -99,7 +168,7 @@ impl MailSpool {
     #[cfg(unix)]
     fn is_the_file_at(&self, path: &Path) -> bool {
         use std::os::unix::fs::MetadataExt;
-        match (std::fs::metadata(path), self.file.metadata()) {
+        match (std::fs::metadata(path), self.shared.file.metadata()) {
             (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
             _ => false,
         }
@@ -114,40 +183,201 @@ impl MailSpool {
         &self.path
     }
 
-    /// Where the next append will begin (the file's length).
+    fn state(&self) -> MutexGuard<'_, SpoolState> {
+        self.shared.lock()
+    }
+
+    /// Where the next append will begin.
     pub fn end(&self) -> io::Result<u64> {
-        let mut file = &self.file;
-        file.seek(SeekFrom::End(0))
+        let state = self.state();
+        state.next_offset(&self.shared.file)
     }
 
     /// Appends `bytes` at the end of the spool; returns where they begin. The caller holds the
-    /// store's write lock (see the module comment).
+    /// store's write lock (see the module comment). The bytes are written by the spool's
+    /// thread; the commit waits for them.
     pub fn append(&self, bytes: &[u8]) -> io::Result<u64> {
-        let mut file = &self.file;
-        let offset = file.seek(SeekFrom::End(0))?;
-        // Marked before the write: a write that fails half-way is synced too, harmlessly.
-        self.unsynced.store(true, Ordering::Release);
-        file.write_all(bytes)?;
-        let end = offset + bytes.len() as u64;
-        let from = self.written_back_to.load(Ordering::Acquire).min(offset);
-        if end - from >= WRITE_BACK_AHEAD {
-            start_writing_back(&self.file, from, end - from);
-            self.written_back_to.store(end, Ordering::Release);
+        let mut state = self.state();
+        while state.waiting.len() + bytes.len() > MAX_WAITING && !state.waiting.is_empty() {
+            state = self.shared.wait(state);
         }
+        if let Some(f) = &state.failure {
+            return Err(io::Error::new(io::ErrorKind::Other, f.clone()));
+        }
+        let offset = state.next_offset(&self.shared.file)?;
+        if state.waiting.is_empty() {
+            state.waiting_at = offset;
+        }
+        state.waiting.extend_from_slice(bytes);
+        state.end = offset + bytes.len() as u64;
+        state.unsynced = true;
+        drop(state);
+        self.shared.changed.notify_all();
         Ok(offset)
+    }
+
+    /// Waits until every appended byte is written (or its write failed).
+    fn settle(&self) -> MutexGuard<'_, SpoolState> {
+        let mut state = self.state();
+        while state.in_flight() {
+            state = self.shared.wait(state);
+        }
+        state
     }
 
     /// Makes every byte appended so far durable (nothing to do when nothing was appended).
     pub fn sync(&self) -> io::Result<()> {
-        if self.unsynced.swap(false, Ordering::AcqRel) {
-            if let Err(e) = self.file.sync_data() {
-                self.unsynced.store(true, Ordering::Release);
-                return Err(e);
-            }
-            leave_the_page_cache(&self.file);
+        let mut state = self.settle();
+        if let Some(f) = state.failure.take() {
+            // The commit is refused and rolled back: the rows naming those bytes are gone.
+            return Err(io::Error::new(io::ErrorKind::Other, f));
+        }
+        if state.unsynced {
+            self.shared.file.sync_data()?;
+            state.unsynced = false;
+            leave_the_page_cache(&self.shared.file);
         }
         Ok(())
     }
+
+    /// After a rollback: the writes reserved are finished (the lock is about to go), and a
+    /// failed one no longer matters, since no row names its bytes any more.
+    fn forget_failure(&self) {
+        self.settle().failure = None;
+    }
+
+    /// Whether bytes were appended since the last sync (for tests).
+    #[cfg(test)]
+    fn has_unsynced(&self) -> bool {
+        self.settle().unsynced
+    }
+}
+
+impl Drop for MailSpool {
+    fn drop(&mut self) {
+        let mut state = self.state();
+        state.closing = true;
+        #[cfg(test)]
+        {
+            // A test that failed while holding the writer back must not hang here.
+            state.held = false;
+        }
+        drop(state);
+        self.shared.changed.notify_all();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl SpoolState {
+    #[cfg(test)]
+    fn held_by_test(&self) -> bool {
+        self.held
+    }
+
+    #[cfg(not(test))]
+    fn held_by_test(&self) -> bool {
+        false
+    }
+
+    fn in_flight(&self) -> bool {
+        self.writing || !self.waiting.is_empty()
+    }
+
+    /// With nothing in flight the file's length is where the next append begins: it counts
+    /// what other processes appended since, and drops the end of a failed write.
+    fn next_offset(&self, file: &File) -> io::Result<u64> {
+        if self.in_flight() {
+            Ok(self.end)
+        } else {
+            Ok(file.metadata()?.len())
+        }
+    }
+}
+
+impl SpoolShared {
+    fn lock(&self) -> MutexGuard<'_, SpoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'a>(&self, state: MutexGuard<'a, SpoolState>) -> MutexGuard<'a, SpoolState> {
+        self.changed.wait(state).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The writer thread: takes what was appended, writes it where it was reserved, and starts
+    /// its disk writes every [`WRITE_BACK_AHEAD`] bytes.
+    fn write_until_closed(&self) {
+        let mut taken = Vec::new();
+        let mut state = self.lock();
+        loop {
+            if state.waiting.is_empty() || state.held_by_test() {
+                if state.closing && state.waiting.is_empty() {
+                    return;
+                }
+                state = self.wait(state);
+                continue;
+            }
+            std::mem::swap(&mut taken, &mut state.waiting);
+            let at = state.waiting_at;
+            state.writing = true;
+            let written_back_to = state.written_back_to.min(at);
+            drop(state);
+            // Others may append (into the emptied buffer) while this writes.
+            self.changed.notify_all();
+            let end = at + taken.len() as u64;
+            let wrote = if state_failing_in_test(self) {
+                Err(io::Error::new(
+                    io::ErrorKind::Other,
+                    "no space left (a test)",
+                ))
+            } else {
+                write_all_at(&self.file, &taken, at)
+            };
+            let written_back = match wrote {
+                Ok(()) if end - written_back_to >= WRITE_BACK_AHEAD => {
+                    start_writing_back(&self.file, written_back_to, end - written_back_to);
+                    Some(end)
+                }
+                _ => None,
+            };
+            taken.clear();
+            state = self.lock();
+            state.writing = false;
+            if let Some(to) = written_back {
+                state.written_back_to = to;
+            }
+            if let Err(e) = wrote {
+                if state.failure.is_none() {
+                    state.failure = Some(format!("bytes {at}..{end}: {e}"));
+                }
+            }
+            self.changed.notify_all();
+        }
+    }
+}
+
+#[cfg(test)]
+fn state_failing_in_test(shared: &SpoolShared) -> bool {
+    shared.lock().failing
+}
+
+#[cfg(not(test))]
+fn state_failing_in_test(_shared: &SpoolShared) -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn write_all_at(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(bytes, at)
+}
+
+#[cfg(not(unix))]
+fn write_all_at(mut file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    use std::io::Write;
+    file.seek(SeekFrom::Start(at))?;
+    file.write_all(bytes)
 }
 
 /// Appended bytes whose disk writes are started at once rather than by the sync before the
@@ -188,20 +418,23 @@ fn leave_the_page_cache(file: &File) {
 fn leave_the_page_cache(_file: &File) {}
 
 #[cfg(unix)]
-fn open_for_append(path: &Path) -> io::Result<File> {
+fn open_for_writing(path: &Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .create(true)
-        .append(true)
+        .write(true)
+        // Written at the places appends reserved, never cut: it holds delivered mail.
+        .truncate(false)
         .mode(0o600)
         .open(path)
 }
 
 #[cfg(not(unix))]
-fn open_for_append(path: &Path) -> io::Result<File> {
+fn open_for_writing(path: &Path) -> io::Result<File> {
     std::fs::OpenOptions::new()
         .create(true)
-        .append(true)
+        .write(true)
+        .truncate(false)
         .open(path)
 }
 
@@ -244,6 +477,11 @@ impl SpoolReader {
         if self.file.is_none() {
             self.file = Some(File::open(path).map_err(unreadable)?);
         }
+        // Bytes this process appended may still be on their way to the file (a read inside
+        // the transaction that delivered them).
+        if let Some(spool) = MailSpool::open_at(path) {
+            drop(spool.settle());
+        }
         let mut file = self.file.as_ref().expect("opened above");
         file.seek(SeekFrom::Start(start)).map_err(unreadable)?;
         let mut bytes = vec![0; len];
@@ -255,6 +493,168 @@ impl SpoolReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl MailSpool {
+        fn hold_writes(&self, held: bool) {
+            self.state().held = held;
+            self.shared.changed.notify_all();
+        }
+
+        fn fail_writes(&self, failing: bool) {
+            self.state().failing = failing;
+        }
+    }
+
+    /// A store with a table and its spool, in a transaction holding the write lock.
+    fn writing(dir: &Path) -> (Connection, Arc<MailSpool>) {
+        let conn = Connection::open(dir.join("s.db")).unwrap();
+        conn.execute_batch("CREATE TABLE t (x)").unwrap();
+        let spool = MailSpool::attach(&conn).unwrap().unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (1)")
+            .unwrap();
+        (conn, spool)
+    }
+
+    /// Runs `then` on another thread; returns whether it was still waiting after a while, and
+    /// its thread. What `then` returns (a connection: its closing waits too) is kept until the
+    /// end.
+    fn still_waiting_after_a_while<T: 'static>(
+        then: impl FnOnce() -> T + Send + 'static,
+    ) -> (bool, std::thread::JoinHandle<()>) {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = done.clone();
+        let t = std::thread::spawn(move || {
+            let kept = then();
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            drop(kept);
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        (!done.load(std::sync::atomic::Ordering::SeqCst), t)
+    }
+
+    #[test]
+    fn a_commit_waits_for_the_writer_and_finds_every_byte_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, spool) = writing(dir.path());
+        spool.hold_writes(true);
+        spool.append(b"named by a row").unwrap();
+        let (waited, t) = still_waiting_after_a_while(move || {
+            conn.execute_batch("COMMIT").unwrap();
+            conn
+        });
+        assert!(waited, "the commit went ahead of the writer");
+        spool.hold_writes(false);
+        t.join().unwrap();
+        assert_eq!(std::fs::read(spool.path()).unwrap(), b"named by a row");
+    }
+
+    #[test]
+    fn a_rollback_waits_for_the_writes_it_reserved_before_the_lock_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, spool) = writing(dir.path());
+        spool.hold_writes(true);
+        spool.append(b"dead space").unwrap();
+        let (waited, t) = still_waiting_after_a_while(move || {
+            conn.execute_batch("ROLLBACK").unwrap();
+            conn
+        });
+        assert!(
+            waited,
+            "the rollback let the lock go with a write under way"
+        );
+        spool.hold_writes(false);
+        t.join().unwrap();
+        // Nothing is in flight: the next append begins at the file's end.
+        assert_eq!(spool.end().unwrap(), 10);
+    }
+
+    #[test]
+    fn closing_a_connection_waits_for_the_writes_it_reserved() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, spool) = writing(dir.path());
+        spool.hold_writes(true);
+        spool.append(b"closing").unwrap();
+        let (waited, t) = still_waiting_after_a_while(move || drop(conn));
+        assert!(waited, "the connection closed with a write under way");
+        spool.hold_writes(false);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_turns_the_commit_into_a_rollback_and_the_next_one_goes_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, spool) = writing(dir.path());
+        spool.fail_writes(true);
+        spool.append(b"lost").unwrap();
+        assert!(conn.execute_batch("COMMIT").is_err());
+        let _ = conn.execute_batch("ROLLBACK");
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0, "a row outlived the bytes it names");
+        // Appends report the failure until the transaction that saw it has ended.
+        spool.fail_writes(false);
+        conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (2)")
+            .unwrap();
+        let at = spool.append(b"kept").unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        let mut reader = SpoolReader::of(&conn).unwrap();
+        assert_eq!(reader.read(at as i64, 4).unwrap(), b"kept");
+    }
+
+    #[test]
+    fn an_append_after_a_failed_write_is_refused_until_the_transaction_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, spool) = writing(dir.path());
+        spool.fail_writes(true);
+        spool.append(b"lost").unwrap();
+        drop(spool.settle());
+        let e = spool.append(b"after").unwrap_err();
+        assert!(e.to_string().contains("bytes 0..4"), "{e}");
+        conn.execute_batch("ROLLBACK").unwrap();
+        spool.fail_writes(false);
+        assert!(spool.append(b"again").is_ok());
+    }
+
+    #[test]
+    fn bytes_still_on_their_way_are_read_once_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (conn, spool) = writing(dir.path());
+        spool.hold_writes(true);
+        let at = spool.append(b"read inside its transaction").unwrap();
+        let release = spool.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            release.hold_writes(false);
+        });
+        let mut reader = SpoolReader::of(&conn).unwrap();
+        assert_eq!(
+            reader.read(at as i64, 27).unwrap(),
+            b"read inside its transaction"
+        );
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn appends_wait_while_too_many_bytes_wait_for_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_conn, spool) = writing(dir.path());
+        spool.hold_writes(true);
+        spool.append(&vec![b'x'; MAX_WAITING]).unwrap();
+        let more = spool.clone();
+        let (waited, t) = still_waiting_after_a_while(move || more.append(b"one more").unwrap());
+        assert!(
+            waited,
+            "an append went beyond the bound while the writer was held"
+        );
+        spool.hold_writes(false);
+        t.join().unwrap();
+        spool.sync().unwrap();
+        assert_eq!(
+            std::fs::metadata(spool.path()).unwrap().len(),
+            MAX_WAITING as u64 + 8
+        );
+    }
 
     #[test]
     fn a_store_in_memory_has_no_spool() {
@@ -290,7 +690,7 @@ mod tests {
         a.append(b"x").unwrap();
         // The other connection's hook syncs what this one appended.
         b.sync().unwrap();
-        assert!(!a.unsynced.load(Ordering::Acquire));
+        assert!(!a.has_unsynced());
     }
 
     #[test]
@@ -302,9 +702,9 @@ mod tests {
         conn.execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (1)")
             .unwrap();
         spool.append(b"bytes a row will name").unwrap();
-        assert!(spool.unsynced.load(Ordering::Acquire));
+        assert!(spool.has_unsynced());
         conn.execute_batch("COMMIT").unwrap();
-        assert!(!spool.unsynced.load(Ordering::Acquire));
+        assert!(!spool.has_unsynced());
     }
 
     #[test]
@@ -322,6 +722,7 @@ mod tests {
         let new_spool = MailSpool::attach(&new).unwrap().unwrap();
         assert!(!Arc::ptr_eq(&old_spool, &new_spool));
         assert_eq!(new_spool.append(b"x").unwrap(), 0);
+        new_spool.sync().unwrap();
         assert_eq!(std::fs::read(new_spool.path()).unwrap(), b"x");
     }
 

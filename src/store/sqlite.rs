@@ -71,6 +71,8 @@ impl SqliteStore {
 
     fn configure(&mut self) -> StoreResult<()> {
         self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Room for the job statements run through the cache (`run_cached`) beside the rest.
+        self.conn.set_prepared_statement_cache_capacity(64);
         // Takes effect only on a new, empty file (before WAL is on): calendar objects of 7 KB
         // and their updates of 20 KB then need one or two pages each instead of five or six,
         // and every page is one write. An existing store keeps its page size.
@@ -281,11 +283,29 @@ impl JobRow {
     }
 }
 
+/// Runs `sql` through the connection's statement cache: the job statements run a few times per
+/// job, and parsing them anew cost more than running them.
+fn run_cached(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// The one row of `sql`, through the statement cache (see [`run_cached`]).
+fn row_cached<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
 fn load_job(conn: &Connection, correlation_id: &str) -> StoreResult<Option<MigrationJob>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM migration_jobs WHERE correlation_id = ?1");
-    let row = conn
-        .query_row(&sql, params![correlation_id], read_job_row)
-        .optional()?;
+    let row = row_cached(conn, &sql, params![correlation_id], read_job_row).optional()?;
     row.map(JobRow::into_job).transpose()
 }
 
@@ -492,13 +512,13 @@ fn enqueue(
 /// Checks the caller still holds the lease; returns the job's current row.
 fn check_lease(conn: &Connection, claim: &ClaimedJob) -> StoreResult<MigrationJob> {
     let id = claim.job.correlation_id.to_string();
-    let token: Option<Option<String>> = conn
-        .query_row(
-            "SELECT lease_token FROM migration_jobs WHERE correlation_id = ?1 AND state = 'InProgress'",
-            params![id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let token: Option<Option<String>> = row_cached(
+        conn,
+        "SELECT lease_token FROM migration_jobs WHERE correlation_id = ?1 AND state = 'InProgress'",
+        params![id],
+        |r| r.get(0),
+    )
+    .optional()?;
     match token {
         Some(Some(t)) if t == claim.lease_token.to_string() => load_job(conn, &id)?
             .ok_or_else(|| StoreError::LeaseLost(format!("job {id} no longer exists"))),
@@ -514,7 +534,8 @@ fn write_progress(
     p: &JobProgress,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    conn.execute(
+    run_cached(
+        conn,
         "UPDATE migration_jobs SET total_meeting = ?2, succeeded_meeting = ?3,
              failed_meeting = ?4, invites_update = ?5, last_message = ?6, modified_date = ?7
          WHERE correlation_id = ?1",
@@ -756,35 +777,36 @@ impl MigrationStore for SqliteStore {
         lease: Duration,
     ) -> StoreResult<Option<ClaimedJob>> {
         let tx = self.write_tx()?;
-        let expired: Option<String> = tx
-            .query_row(
-                "SELECT correlation_id FROM migration_jobs
+        let expired: Option<String> = row_cached(
+            &tx,
+            "SELECT correlation_id FROM migration_jobs
                  WHERE state = 'InProgress' AND lease_expires <= ?1
                  ORDER BY lease_expires LIMIT 1",
-                params![micros(now)],
-                |r| r.get(0),
-            )
-            .optional()?;
+            params![micros(now)],
+            |r| r.get(0),
+        )
+        .optional()?;
         let id = match expired {
             Some(id) => Some(id),
-            None => tx
-                .query_row(
-                    "SELECT j.correlation_id FROM migration_jobs j
+            None => row_cached(
+                &tx,
+                "SELECT j.correlation_id FROM migration_jobs j
                      WHERE j.state = 'Pending' AND j.not_before <= ?1
                        AND NOT EXISTS (SELECT 1 FROM migration_jobs k
                                        WHERE k.user_id = j.user_id AND k.state = 'InProgress')
                      ORDER BY j.not_before, j.create_date LIMIT 1",
-                    params![micros(now)],
-                    |r| r.get(0),
-                )
-                .optional()?,
+                params![micros(now)],
+                |r| r.get(0),
+            )
+            .optional()?,
         };
         let Some(id) = id else {
             return Ok(None);
         };
         let token = Uuid::new_v4();
         let expires = now + lease;
-        tx.execute(
+        run_cached(
+            &tx,
             "UPDATE migration_jobs SET state = 'InProgress', lease_owner = ?2, lease_token = ?3,
                  lease_expires = ?4, modified_date = ?5
              WHERE correlation_id = ?1",
@@ -812,7 +834,8 @@ impl MigrationStore for SqliteStore {
         let id = claim.job.correlation_id.to_string();
         write_progress(&tx, &id, progress, now)?;
         let expires = now + lease;
-        tx.execute(
+        run_cached(
+            &tx,
             "UPDATE migration_jobs SET lease_expires = ?2 WHERE correlation_id = ?1",
             params![id, micros(expires)],
         )?;
@@ -841,7 +864,8 @@ impl MigrationStore for SqliteStore {
         check_lease(&tx, claim)?;
         let id = claim.job.correlation_id.to_string();
         write_progress(&tx, &id, progress, now)?;
-        tx.execute(
+        run_cached(
+            &tx,
             "UPDATE migration_jobs SET state = ?2, lease_owner = NULL, lease_token = NULL,
                  lease_expires = NULL
              WHERE correlation_id = ?1",
