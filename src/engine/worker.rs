@@ -44,6 +44,7 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -152,20 +153,48 @@ const PREPARED_CHUNK: usize = 4;
 /// being prepared, at most 16 meetings are in memory at once, however large the calendar.
 const CHUNKS_AHEAD: usize = 2;
 
-/// The worker's end of the hand-over: meetings in the order they were prepared.
-struct PreparedMeetings {
+/// The worker's end of the hand-over: meetings in the order of the job's list. Both threads
+/// claim meetings from `unclaimed` (the first index nobody has claimed): the rewrite thread a
+/// chunk at a time, the worker one at a time when nothing prepared is waiting for it, so the
+/// worker never sits idle while the rewrite thread is kept off the CPU (two cores shared with
+/// the spool's writer, the checkpointer and the kernel's writeback).
+struct PreparedMeetings<'t> {
     chunks: std::sync::mpsc::Receiver<Vec<PreparedUpdate>>,
     chunk: std::vec::IntoIter<PreparedUpdate>,
+    unclaimed: &'t AtomicUsize,
+    /// The index of the meeting the worker asks for next.
+    wanted: usize,
 }
 
-impl PreparedMeetings {
-    /// The next prepared meeting; `None` once the rewrite thread has stopped.
+impl PreparedMeetings<'_> {
+    /// The next meeting, prepared by the rewrite thread; `None` when the worker is to prepare
+    /// it itself (it claimed it, or the rewrite thread has stopped).
     fn next(&mut self) -> Option<PreparedUpdate> {
+        let wanted = self.wanted;
+        self.wanted += 1;
         loop {
             if let Some(p) = self.chunk.next() {
                 return Some(p);
             }
-            self.chunk = self.chunks.recv().ok()?.into_iter();
+            // Every meeting before `wanted` was claimed and settled, so a chunk received now
+            // begins at `wanted`.
+            match self.chunks.try_recv() {
+                Ok(chunk) => self.chunk = chunk.into_iter(),
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    let claim = self.unclaimed.compare_exchange(
+                        wanted,
+                        wanted + 1,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
+                    if claim.is_ok() {
+                        return None;
+                    }
+                    // The rewrite thread claimed it: its chunk is on the way.
+                    self.chunk = self.chunks.recv().ok()?.into_iter();
+                }
+            }
         }
     }
 }
@@ -432,23 +461,32 @@ impl<'a> Worker<'a> {
         // Rewriting and composing (pure CPU) run one meeting ahead of the store writes on a
         // second thread; the writes, their order and the crash rules stay on this one. The
         // bounded queue keeps memory flat however large the calendar.
+        let unclaimed = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             let (ahead, chunks) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
             let (rewriter, todo) = (&rewriter, &todo);
-            scope.spawn(move || {
-                for objects in todo.chunks(PREPARED_CHUNK) {
-                    let chunk = objects
-                        .iter()
-                        .map(|o| rewriter.prepare(&o.data, clock()))
-                        .collect();
-                    if ahead.send(chunk).is_err() {
-                        return; // this thread stopped early (an error or a lost lease)
-                    }
+            let claims = &unclaimed;
+            scope.spawn(move || loop {
+                let start = claims.fetch_add(PREPARED_CHUNK, Ordering::AcqRel);
+                let Some(objects) = todo.get(start..todo.len().min(start + PREPARED_CHUNK)) else {
+                    return;
+                };
+                if objects.is_empty() {
+                    return;
+                }
+                let chunk = objects
+                    .iter()
+                    .map(|o| rewriter.prepare(&o.data, clock()))
+                    .collect();
+                if ahead.send(chunk).is_err() {
+                    return; // the worker stopped early (an error or a lost lease)
                 }
             });
             let mut prepared = PreparedMeetings {
                 chunks,
                 chunk: Vec::new().into_iter(),
+                unclaimed: &unclaimed,
+                wanted: 0,
             };
             self.process_meetings(claim, rewriter, todo, &mut prepared)
         })
@@ -461,7 +499,7 @@ impl<'a> Worker<'a> {
         mut claim: ClaimedJob,
         rewriter: &MeetingRewriter,
         todo: &[CalendarObject],
-        prepared: &mut PreparedMeetings,
+        prepared: &mut PreparedMeetings<'_>,
     ) -> Result<MigrationJob, WorkerError> {
         let job = claim.job.clone();
         let job_key = job.correlation_id.to_string();
@@ -934,5 +972,54 @@ mod tests {
             message_id(Uuid::from_u128(8), "uid-1", 3, "ashaw@contoso.com")
         );
         assert!(a.ends_with("@contoso.com"));
+    }
+
+    /// A prepared meeting tagged with its index in the job's list.
+    fn tagged(i: usize) -> PreparedUpdate {
+        PreparedUpdate {
+            outcome: Ok(PreparedOutcome::Skipped(SkipReason::TooManyAttendees {
+                count: i,
+            })),
+        }
+    }
+
+    fn tag_of(p: Option<PreparedUpdate>) -> Option<usize> {
+        match p?.outcome {
+            Ok(PreparedOutcome::Skipped(SkipReason::TooManyAttendees { count })) => Some(count),
+            _ => panic!("not a tagged meeting"),
+        }
+    }
+
+    #[test]
+    fn the_worker_prepares_a_meeting_itself_when_nothing_prepared_waits_and_nobody_claimed_it() {
+        let (ahead, chunks) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+        let unclaimed = AtomicUsize::new(0);
+        let mut prepared = PreparedMeetings {
+            chunks,
+            chunk: Vec::new().into_iter(),
+            unclaimed: &unclaimed,
+            wanted: 0,
+        };
+        // The rewrite thread claimed and sent 0..2.
+        unclaimed.store(2, Ordering::SeqCst);
+        ahead.send(vec![tagged(0), tagged(1)]).unwrap();
+        assert_eq!(tag_of(prepared.next()), Some(0));
+        assert_eq!(tag_of(prepared.next()), Some(1));
+        // Nothing waits and nobody claimed 2: the worker takes it (None: prepare it yourself).
+        assert_eq!(tag_of(prepared.next()), None);
+        assert_eq!(unclaimed.load(Ordering::SeqCst), 3);
+        // The rewrite thread claims 3..5; the worker waits for that chunk rather than
+        // preparing 3 a second time.
+        assert_eq!(unclaimed.fetch_add(2, Ordering::SeqCst), 3);
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            ahead.send(vec![tagged(3), tagged(4)]).unwrap();
+        });
+        assert_eq!(tag_of(prepared.next()), Some(3));
+        assert_eq!(tag_of(prepared.next()), Some(4));
+        late.join().unwrap();
+        assert_eq!(unclaimed.load(Ordering::SeqCst), 5);
+        // The rewrite thread has stopped: the worker prepares the rest.
+        assert_eq!(tag_of(prepared.next()), None);
     }
 }
