@@ -281,6 +281,16 @@ impl SpoolState {
         false
     }
 
+    #[cfg(test)]
+    fn failing_by_test(&self) -> bool {
+        self.failing
+    }
+
+    #[cfg(not(test))]
+    fn failing_by_test(&self) -> bool {
+        false
+    }
+
     fn in_flight(&self) -> bool {
         self.writing || !self.waiting.is_empty()
     }
@@ -320,13 +330,14 @@ impl SpoolShared {
             }
             std::mem::swap(&mut taken, &mut state.waiting);
             let at = state.waiting_at;
+            let failing = state.failing_by_test();
             state.writing = true;
             let written_back_to = state.written_back_to.min(at);
             drop(state);
             // Others may append (into the emptied buffer) while this writes.
             self.changed.notify_all();
             let end = at + taken.len() as u64;
-            let wrote = if state_failing_in_test(self) {
+            let wrote = if failing {
                 Err(io::Error::new(
                     io::ErrorKind::Other,
                     "no space left (a test)",
@@ -355,16 +366,6 @@ impl SpoolShared {
             self.changed.notify_all();
         }
     }
-}
-
-#[cfg(test)]
-fn state_failing_in_test(shared: &SpoolShared) -> bool {
-    shared.lock().failing
-}
-
-#[cfg(not(test))]
-fn state_failing_in_test(_shared: &SpoolShared) -> bool {
-    false
 }
 
 #[cfg(unix)]
@@ -532,52 +533,48 @@ mod tests {
         (!done.load(std::sync::atomic::Ordering::SeqCst), t)
     }
 
-    #[test]
-    fn a_commit_waits_for_the_writer_and_finds_every_byte_written() {
+    /// Appends `bytes` with the writer held back, runs `end` on the connection on another
+    /// thread and checks that it waits for the writer (`what` ended early otherwise); returns
+    /// the spool once `end` has run with the writer let go.
+    fn ending_waits_for_a_held_write<T: 'static>(
+        bytes: &[u8],
+        what: &str,
+        end: impl FnOnce(Connection) -> T + Send + 'static,
+    ) -> (tempfile::TempDir, Arc<MailSpool>) {
         let dir = tempfile::tempdir().unwrap();
         let (conn, spool) = writing(dir.path());
         spool.hold_writes(true);
-        spool.append(b"named by a row").unwrap();
-        let (waited, t) = still_waiting_after_a_while(move || {
-            conn.execute_batch("COMMIT").unwrap();
-            conn
-        });
-        assert!(waited, "the commit went ahead of the writer");
+        spool.append(bytes).unwrap();
+        let (waited, t) = still_waiting_after_a_while(move || end(conn));
+        assert!(waited, "{what} with a write under way");
         spool.hold_writes(false);
         t.join().unwrap();
+        (dir, spool)
+    }
+
+    #[test]
+    fn a_commit_waits_for_the_writer_and_finds_every_byte_written() {
+        let (_dir, spool) = ending_waits_for_a_held_write(b"named by a row", "a commit", |c| {
+            c.execute_batch("COMMIT").unwrap();
+            c
+        });
         assert_eq!(std::fs::read(spool.path()).unwrap(), b"named by a row");
     }
 
     #[test]
     fn a_rollback_waits_for_the_writes_it_reserved_before_the_lock_goes() {
-        let dir = tempfile::tempdir().unwrap();
-        let (conn, spool) = writing(dir.path());
-        spool.hold_writes(true);
-        spool.append(b"dead space").unwrap();
-        let (waited, t) = still_waiting_after_a_while(move || {
-            conn.execute_batch("ROLLBACK").unwrap();
-            conn
+        let (_dir, spool) = ending_waits_for_a_held_write(b"dead space", "a rollback", |c| {
+            c.execute_batch("ROLLBACK").unwrap();
+            c
         });
-        assert!(
-            waited,
-            "the rollback let the lock go with a write under way"
-        );
-        spool.hold_writes(false);
-        t.join().unwrap();
         // Nothing is in flight: the next append begins at the file's end.
         assert_eq!(spool.end().unwrap(), 10);
     }
 
     #[test]
     fn closing_a_connection_waits_for_the_writes_it_reserved() {
-        let dir = tempfile::tempdir().unwrap();
-        let (conn, spool) = writing(dir.path());
-        spool.hold_writes(true);
-        spool.append(b"closing").unwrap();
-        let (waited, t) = still_waiting_after_a_while(move || drop(conn));
-        assert!(waited, "the connection closed with a write under way");
-        spool.hold_writes(false);
-        t.join().unwrap();
+        let (_dir, spool) = ending_waits_for_a_held_write(b"closing", "a close", drop);
+        assert_eq!(std::fs::read(spool.path()).unwrap(), b"closing");
     }
 
     #[test]
