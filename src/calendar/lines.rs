@@ -187,14 +187,14 @@ pub(crate) fn walk_params<'s>(s: &'s str, mut each: impl FnMut(ParamPiece<'s>) -
     let bytes = s.as_bytes();
     // The first byte of `set` at or after `from` (or the end): every delimiter is ASCII, so
     // each piece cut here is a str.
-    let find = |from: usize, set: &[u8]| {
+    fn find<const N: usize>(bytes: &[u8], from: usize, set: &[u8; N]) -> usize {
         find_byte_in(&bytes[from..], set).map_or(bytes.len(), |p| from + p)
-    };
+    }
     // At the `;` that starts a parameter (bytes before the first one belong to none).
-    let mut at = find(0, b";");
+    let mut at = find(bytes, 0, b";");
     while at < bytes.len() {
         let start = at + 1;
-        let mut i = find(start, b"=;");
+        let mut i = find(bytes, start, b"=;");
         if !each(ParamPiece::Name(&s[start..i])) {
             return;
         }
@@ -202,12 +202,12 @@ pub(crate) fn walk_params<'s>(s: &'s str, mut each: impl FnMut(ParamPiece<'s>) -
             i += 1;
             loop {
                 let value = if bytes.get(i) == Some(&b'"') {
-                    let end = find(i + 1, b"\"");
+                    let end = find(bytes, i + 1, b"\"");
                     let value = &s[i + 1..end];
                     i = (end + 1).min(bytes.len());
                     value
                 } else {
-                    let end = find(i, b",;");
+                    let end = find(bytes, i, b",;");
                     let value = &s[i..end];
                     i = end;
                     value
@@ -224,7 +224,7 @@ pub(crate) fn walk_params<'s>(s: &'s str, mut each: impl FnMut(ParamPiece<'s>) -
         }
         // Whatever follows the last value (a stray byte after a closing quote) belongs to this
         // parameter, up to the next `;`.
-        at = find(i, b";");
+        at = find(bytes, i, b";");
         if !each(ParamPiece::Whole(&s[start..at])) {
             return;
         }
@@ -277,20 +277,24 @@ fn first_param_value<'s>(s: &'s str, name: &str) -> Option<&'s str> {
 /// Position of the first byte of `s` that is one of `set`: sixteen bytes at a time with SSE2 on
 /// x86-64, then eight at a time (the "has a zero byte" bit trick on `word ^ repeated(b)`;
 /// exact, since a hit is confirmed bytewise).
-pub(crate) fn find_byte_in(s: &[u8], set: &[u8]) -> Option<usize> {
+#[inline]
+pub(crate) fn find_byte_in<const N: usize>(s: &[u8], set: &[u8; N]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGHS: u64 = ONES << 7;
     let mut i = 0;
-    // Sixteen bytes per step with SSE2 (part of every x86-64 CPU).
+    // Sixteen bytes per step with SSE2 (part of every x86-64 CPU). The set's size is a constant,
+    // so the comparisons are unrolled and the broadcast needles stay in registers.
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86-64.
+        let needles = set.map(|b| unsafe { _mm_set1_epi8(b as i8) });
         while i + 16 <= s.len() {
             // SAFETY: SSE2 is part of x86-64; the 16 bytes at i are inside `s`.
             let mask = unsafe {
                 let v = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
-                let any = set.iter().fold(_mm_setzero_si128(), |acc, &b| {
-                    _mm_or_si128(acc, _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)))
+                let any = needles.iter().fold(_mm_setzero_si128(), |acc, &n| {
+                    _mm_or_si128(acc, _mm_cmpeq_epi8(v, n))
                 });
                 _mm_movemask_epi8(any)
             };
@@ -336,6 +340,80 @@ fn split_line(unfolded: &[u8]) -> (usize, Option<usize>) {
     (name_end, fallback)
 }
 
+/// The line-break bytes (CR and LF) of a buffer, found 64 bytes at a time: one pass over the
+/// calendar marks them, and each line's end is then the next marked bit (lines are short, so
+/// a search per line would spend more on starting than on searching).
+struct LineBreaks<'s> {
+    src: &'s [u8],
+    /// Start of the 64-byte block `mask` describes.
+    base: usize,
+    /// Bit k: `src[base + k]` is CR or LF.
+    mask: u64,
+}
+
+impl<'s> LineBreaks<'s> {
+    fn new(src: &'s [u8]) -> Self {
+        LineBreaks {
+            src,
+            base: 0,
+            mask: Self::block(src, 0),
+        }
+    }
+
+    /// The CR and LF bits of the 64 bytes at `base` (fewer at the end of `src`).
+    fn block(src: &[u8], base: usize) -> u64 {
+        let Some(bytes) = src.get(base..base + 64) else {
+            let tail = src.get(base..).unwrap_or_default();
+            return tail
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b == b'\n' || b == b'\r')
+                .fold(0, |m, (k, _)| m | 1 << k);
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::*;
+            // SAFETY: SSE2 is part of x86-64; the 64 bytes read are inside `bytes`.
+            unsafe {
+                let (lf, cr) = (_mm_set1_epi8(b'\n' as i8), _mm_set1_epi8(b'\r' as i8));
+                (0..4).fold(0u64, |m, k| {
+                    let v = _mm_loadu_si128(bytes.as_ptr().add(16 * k) as *const __m128i);
+                    let hit = _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr));
+                    m | (_mm_movemask_epi8(hit) as u16 as u64) << (16 * k)
+                })
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        bytes
+            .iter()
+            .enumerate()
+            .filter(|&(_, &b)| b == b'\n' || b == b'\r')
+            .fold(0, |m, (k, _)| m | 1 << k)
+    }
+
+    /// The first CR or LF at or after `from`. Each `from` is at or after the one before and
+    /// past the last break returned (the parser only moves forward).
+    fn first_at_or_after(&mut self, from: usize) -> Option<usize> {
+        if from >= self.base + 64 {
+            self.base = from - from % 64;
+            self.mask = Self::block(self.src, self.base);
+        }
+        let skip = from.saturating_sub(self.base) as u32;
+        let mut mask = self.mask & (!0u64).checked_shl(skip).unwrap_or(0);
+        while mask == 0 {
+            self.base += 64;
+            if self.base >= self.src.len() {
+                // Nothing is left: later questions get the same answer.
+                self.mask = 0;
+                return None;
+            }
+            self.mask = Self::block(self.src, self.base);
+            mask = self.mask;
+        }
+        Some(self.base + mask.trailing_zeros() as usize)
+    }
+}
+
 /// A parsed calendar: its source bytes and logical lines covering every byte.
 #[derive(Debug, Clone)]
 pub struct Document<'a> {
@@ -356,14 +434,11 @@ impl<'a> Document<'a> {
         let prefix_end = if src.starts_with(BOM) { BOM.len() } else { 0 };
         let mut newline: Option<&'static [u8]> = None;
         let mut fold_char: Option<u8> = None;
-        // First the physical lines: content `start..content_end`, break up to `full_end` (CRLF,
-        // bare LF or bare CR). Then each logical line from its run of physical ones, so that a
-        // folded line (a long body) is unfolded into one buffer of the right size.
-        let mut physical: Vec<(usize, usize, usize)> = Vec::with_capacity(src.len() / 40 + 1);
-        let mut start = prefix_end;
-        while start < src.len() {
-            // (Lines are short: the inlined 16-byte scan beats a memchr call.)
-            let content_end = find_byte_in(&src[start..], b"\n\r").map_or(src.len(), |p| start + p);
+        let mut breaks = LineBreaks::new(src);
+        // The physical line at `start`: where its content ends and where its line break (CRLF,
+        // bare LF or bare CR) ends.
+        let mut physical = |start: usize| {
+            let content_end = breaks.first_at_or_after(start).unwrap_or(src.len());
             let full_end = match src.get(content_end) {
                 None => content_end,
                 Some(b'\r') if src.get(content_end + 1) == Some(&b'\n') => content_end + 2,
@@ -376,51 +451,57 @@ impl<'a> Document<'a> {
                     _ => b"\n",
                 });
             }
-            physical.push((start, content_end, full_end));
-            start = full_end;
-        }
-        let continues = |&(start, _, _): &(usize, usize, usize)| {
-            matches!(src.get(start), Some(b' ') | Some(b'\t'))
+            (content_end, full_end)
         };
-        let utf8 = std::str::from_utf8(src).is_ok();
-        let mut lines: Vec<ContentLine<'a>> = Vec::with_capacity(physical.len());
-        let mut k = 0;
-        while k < physical.len() {
-            let (start, content_end, mut full_end) = physical[k];
-            let first = k;
-            k += 1;
+        // (One check of the whole calendar: SIMD validation, most bodies carry accents or emoji
+        // every few dozen bytes, where the standard check leaves its ASCII fast path.)
+        let utf8 = simdutf8::basic::from_utf8(src).is_ok();
+        // (Outlook folds its long bodies: a logical line averages well over 100 bytes.)
+        let mut lines: Vec<ContentLine<'a>> = Vec::with_capacity(src.len() / 128 + 16);
+        // The continuation lines of the logical line being read: content after the fold
+        // character. Kept for the whole parse, so a folded line costs one allocation: its own.
+        let mut runs: Vec<(usize, usize)> = Vec::with_capacity(64);
+        let mut line_no = 0;
+        let mut start = prefix_end;
+        while start < src.len() {
+            let (content_end, mut full_end) = physical(start);
+            line_no += 1;
+            let first_line_no = line_no;
+            runs.clear();
             // An empty line is never continued (its next line stands on its own).
             if content_end > start {
-                while k < physical.len() && continues(&physical[k]) {
-                    full_end = physical[k].2;
-                    k += 1;
+                while matches!(src.get(full_end), Some(b' ') | Some(b'\t')) {
+                    let (e, next_end) = physical(full_end);
+                    runs.push((full_end + 1, e));
+                    line_no += 1;
+                    full_end = next_end;
                 }
             }
-            let unfolded = if k - first == 1 {
-                Cow::Borrowed(&src[start..content_end])
-            } else {
-                if fold_char.is_none() {
-                    fold_char = src.get(physical[first + 1].0).copied();
+            let unfolded = match runs.first() {
+                None => Cow::Borrowed(&src[start..content_end]),
+                Some(&(first_run, _)) => {
+                    if fold_char.is_none() {
+                        fold_char = Some(src[first_run - 1]);
+                    }
+                    let len = content_end - start + runs.iter().map(|&(s, e)| e - s).sum::<usize>();
+                    let mut v = Vec::with_capacity(len);
+                    v.extend_from_slice(&src[start..content_end]);
+                    for &(s, e) in &runs {
+                        v.extend_from_slice(&src[s..e]);
+                    }
+                    Cow::Owned(v)
                 }
-                let runs = &physical[first + 1..k];
-                let len =
-                    content_end - start + runs.iter().map(|&(s, e, _)| e - (s + 1)).sum::<usize>();
-                let mut v = Vec::with_capacity(len);
-                v.extend_from_slice(&src[start..content_end]);
-                for &(s, e, _) in runs {
-                    v.extend_from_slice(&src[s + 1..e]);
-                }
-                Cow::Owned(v)
             };
             let (name_end, value_start) = split_line(&unfolded);
             lines.push(ContentLine {
                 raw: start..full_end,
-                line_no: first + 1,
+                line_no: first_line_no,
                 unfolded,
                 name_end,
                 value_start,
                 utf8,
             });
+            start = full_end;
         }
         Document {
             src,
@@ -542,6 +623,15 @@ enum Change {
 }
 
 impl Edits {
+    /// Room for `bytes` bytes of folded lines: a caller that knows what it will change spares
+    /// the buffer's regrowth (each copies every line changed so far).
+    pub fn with_capacity(bytes: usize) -> Self {
+        Edits {
+            bytes: Vec::with_capacity(bytes),
+            changes: Vec::with_capacity(16),
+        }
+    }
+
     /// Replaces line `idx` with the logical line `logical`, folded in `doc`'s style.
     pub fn set_folded(&mut self, idx: usize, doc: &Document, logical: &[u8]) {
         let (from, to) = self.fold(doc, logical);
@@ -1113,6 +1203,38 @@ mod tests {
         let comma = text.find(',').unwrap();
         assert_eq!(&raw[map[comma]..map[comma + 1]], r"\,");
         assert_eq!(map[text.len()], raw.len());
+    }
+
+    #[test]
+    fn line_breaks_are_found_as_a_byte_by_byte_search_finds_them() {
+        // Breaks at every distance from the 64-byte block edges, queried from every place a
+        // parser can ask from (each query at or after the last answer).
+        let naive =
+            |s: &[u8], from: usize| s[from..].iter().position(|&b| b == b'\n' || b == b'\r');
+        for len in [0, 1, 63, 64, 65, 127, 128, 129, 200] {
+            for gap in [1, 2, 5, 63, 64, 65, 130] {
+                let s: Vec<u8> = (0..len)
+                    .map(|k| match k % gap {
+                        0 if k % 2 == 0 => b'\n',
+                        0 => b'\r',
+                        _ => b'a',
+                    })
+                    .collect();
+                for step in [1, 3, 64, 70] {
+                    let mut breaks = LineBreaks::new(&s);
+                    let mut from = 0;
+                    while from <= s.len() {
+                        let want = naive(&s, from).map(|p| from + p);
+                        assert_eq!(
+                            breaks.first_at_or_after(from),
+                            want,
+                            "{len} {gap} {step} {from}"
+                        );
+                        from = want.map_or(from + step, |w| w.max(from) + 1 + (step - 1) % 2);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -969,7 +969,9 @@ pub(crate) fn plan<'a>(
     let new_thread = &prepared.thread;
     let url_changed = !old_links.iter().any(|u| u == &c.join_url);
 
-    let mut edits = Edits::default();
+    // The bodies are most of what changes; the other lines a few hundred bytes.
+    let body_bytes: usize = bodies.iter().map(|b| doc.lines[b.line].raw.len()).sum();
+    let mut edits = Edits::with_capacity(body_bytes + body_bytes / 4 + 1024);
     let mut changes = Vec::new();
     let any_linked = bodies.iter().any(Body::has_links);
     for b in bodies {
