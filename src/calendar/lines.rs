@@ -323,6 +323,10 @@ pub(crate) fn find_byte_in<const N: usize>(s: &[u8], set: &[u8; N]) -> Option<us
 /// Finds the end of the property name and the unquoted ':' that starts the value.
 fn split_line(unfolded: &[u8]) -> (usize, Option<usize>) {
     let name_end = find_byte_in(unfolded, b";:").unwrap_or(unfolded.len());
+    // No parameters (most lines): the value starts right after the name.
+    if unfolded.get(name_end) == Some(&b':') {
+        return (name_end, Some(name_end + 1));
+    }
     // From quote to quote: a ':' counts only outside them.
     let mut i = name_end;
     while let Some(p) = find_byte_in(&unfolded[i..], b":\"") {
@@ -879,8 +883,8 @@ impl EscapeIndex {
 /// [`unescape_text`], also returning where the escapes were (see [`EscapeIndex`]).
 pub fn unescape_text_indexed(s: &str) -> (String, EscapeIndex) {
     let mut out = String::with_capacity(s.len());
-    // Sized once: a body holds an escape per line or more.
-    let mut escapes = Vec::with_capacity(memchr::memchr_iter(b'\\', s.as_bytes()).count());
+    // A body holds an escape a line or so (a count first would be a second pass over it).
+    let mut escapes = Vec::with_capacity(s.len() / 48 + 4);
     unescape_pieces(s, |piece, raw_start, is_escape| {
         if is_escape {
             escapes.push((out.len(), raw_start));
