@@ -127,29 +127,61 @@ fn migrate_one(c: &Case, now: chrono::DateTime<Utc>) -> usize {
     }
 }
 
+/// Runs of each measurement, taken in turns (see [`measure`]).
+const RUNS: usize = 7;
+
 /// Times rewrite+compose and a memcpy over `cases`; prints the two rows for `what`.
+///
+/// This host's speed drifts in spells of seconds (memcpy itself measures 130-280 ns over a
+/// day). So the rewrite and the memcpy are measured in turns, `RUNS` times each, and each
+/// figure is the median of its fastest run: both sides of the ratio get the same treatment,
+/// and every run's median is printed on stderr.
 fn measure(what: &str, cases: &[&Case], now: chrono::DateTime<Utc>) {
     let total: usize = cases.iter().map(|c| c.data.len()).sum();
     let avg = total / cases.len().max(1);
-    // One sample = one pass over every invitation.
-    let rounds = scaled(200).max(5);
-    let per_pass_ns = median_ns(3, rounds, 1, || {
-        for c in cases {
-            black_box(migrate_one(black_box(c), now));
-        }
-    });
-    let per_meeting_ns = per_pass_ns / cases.len() as f64;
+    // One sample = one pass over every invitation (2-5 ms): a run of the rewrite lasts about a
+    // second, so the runs are spread over some 10 s.
+    let samples = scaled(300).max(5);
+    let mut rewrite_runs = Vec::with_capacity(RUNS);
+    let mut memcpy_runs = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        rewrite_runs.push(median_ns(2, samples, 1, || {
+            for c in cases {
+                black_box(migrate_one(black_box(c), now));
+            }
+        }));
+        // Baseline: copying the same bytes (one fresh allocation per invitation, like the
+        // rewrite's output buffer).
+        memcpy_runs.push(median_ns(2, samples, 1, || {
+            for c in cases {
+                let v: Vec<u8> = black_box(&c.data).clone();
+                black_box(v);
+            }
+        }));
+    }
+    let per_meeting =
+        |runs: &[f64]| -> Vec<f64> { runs.iter().map(|ns| ns / cases.len() as f64).collect() };
+    let (rewrite_runs, memcpy_runs) = (per_meeting(&rewrite_runs), per_meeting(&memcpy_runs));
+    let fastest = |runs: &[f64]| runs.iter().copied().fold(f64::INFINITY, f64::min);
+    let slowest = |runs: &[f64]| runs.iter().copied().fold(0.0, f64::max);
+    note(&format!(
+        "{what}: rewrite+compose medians of {RUNS} runs {} (slowest {}), memcpy {} (slowest {})",
+        rewrite_runs
+            .iter()
+            .map(|&ns| fmt_ns(ns))
+            .collect::<Vec<_>>()
+            .join(", "),
+        fmt_ns(slowest(&rewrite_runs)),
+        memcpy_runs
+            .iter()
+            .map(|&ns| fmt_ns(ns))
+            .collect::<Vec<_>>()
+            .join(", "),
+        fmt_ns(slowest(&memcpy_runs)),
+    ));
+    let per_meeting_ns = fastest(&rewrite_runs);
     let meetings_per_s = 1e9 / per_meeting_ns;
-
-    // Baseline: copying the same bytes (one fresh allocation per invitation, like the rewrite's
-    // output buffer).
-    let memcpy_pass_ns = median_ns(3, rounds, 1, || {
-        for c in cases {
-            let v: Vec<u8> = black_box(&c.data).clone();
-            black_box(v);
-        }
-    });
-    let memcpy_per_meeting_ns = memcpy_pass_ns / cases.len() as f64;
+    let memcpy_per_meeting_ns = fastest(&memcpy_runs);
     let memcpy_per_s = 1e9 / memcpy_per_meeting_ns;
     let ratio = per_meeting_ns / memcpy_per_meeting_ns;
 
