@@ -366,13 +366,16 @@ impl<'s> LineBreaks<'s> {
 
     /// The CR and LF bits of the 64 bytes at `base` (fewer at the end of `src`).
     fn block(src: &[u8], base: usize) -> u64 {
-        let Some(bytes) = src.get(base..base + 64) else {
-            let tail = src.get(base..).unwrap_or_default();
-            return tail
+        // Byte by byte: the last, short block (and CPUs without SSE2).
+        let scalar = |bytes: &[u8]| {
+            bytes
                 .iter()
                 .enumerate()
                 .filter(|&(_, &b)| b == b'\n' || b == b'\r')
-                .fold(0, |m, (k, _)| m | 1 << k);
+                .fold(0u64, |m, (k, _)| m | 1 << k)
+        };
+        let Some(bytes) = src.get(base..base + 64) else {
+            return scalar(src.get(base..).unwrap_or_default());
         };
         #[cfg(target_arch = "x86_64")]
         {
@@ -388,11 +391,7 @@ impl<'s> LineBreaks<'s> {
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        bytes
-            .iter()
-            .enumerate()
-            .filter(|&(_, &b)| b == b'\n' || b == b'\r')
-            .fold(0, |m, (k, _)| m | 1 << k)
+        scalar(bytes)
     }
 
     /// The first CR or LF at or after `from`. Each `from` is at or after the one before and
