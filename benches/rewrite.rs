@@ -164,20 +164,14 @@ fn measure(what: &str, cases: &[&Case], now: chrono::DateTime<Utc>) {
     let (rewrite_runs, memcpy_runs) = (per_meeting(&rewrite_runs), per_meeting(&memcpy_runs));
     let fastest = |runs: &[f64]| runs.iter().copied().fold(f64::INFINITY, f64::min);
     let slowest = |runs: &[f64]| runs.iter().copied().fold(0.0, f64::max);
+    let listed = |runs: &[f64]| {
+        let each: Vec<String> = runs.iter().map(|&ns| fmt_ns(ns)).collect();
+        format!("{} (slowest {})", each.join(", "), fmt_ns(slowest(runs)))
+    };
     note(&format!(
-        "{what}: rewrite+compose medians of {RUNS} runs {} (slowest {}), memcpy {} (slowest {})",
-        rewrite_runs
-            .iter()
-            .map(|&ns| fmt_ns(ns))
-            .collect::<Vec<_>>()
-            .join(", "),
-        fmt_ns(slowest(&rewrite_runs)),
-        memcpy_runs
-            .iter()
-            .map(|&ns| fmt_ns(ns))
-            .collect::<Vec<_>>()
-            .join(", "),
-        fmt_ns(slowest(&memcpy_runs)),
+        "{what}: rewrite+compose medians of {RUNS} runs {}, memcpy {}",
+        listed(&rewrite_runs),
+        listed(&memcpy_runs),
     ));
     let per_meeting_ns = fastest(&rewrite_runs);
     let meetings_per_s = 1e9 / per_meeting_ns;
