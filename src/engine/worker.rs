@@ -468,12 +468,10 @@ impl<'a> Worker<'a> {
             let claims = &unclaimed;
             scope.spawn(move || loop {
                 let start = claims.fetch_add(PREPARED_CHUNK, Ordering::AcqRel);
-                let Some(objects) = todo.get(start..todo.len().min(start + PREPARED_CHUNK)) else {
-                    return;
-                };
-                if objects.is_empty() {
+                if start >= todo.len() {
                     return;
                 }
+                let objects = &todo[start..todo.len().min(start + PREPARED_CHUNK)];
                 let chunk = objects
                     .iter()
                     .map(|o| rewriter.prepare(&o.data, clock()))
