@@ -385,6 +385,15 @@ fn markers(doc: &Document, ev: &Event) -> Markers {
     }
 }
 
+/// Whether `hay` with its spaces left out contains `needle` (which has none): the marker JSON
+/// may be written with spaces anywhere between its tokens.
+fn contains_ignoring_spaces(hay: &str, needle: &str) -> bool {
+    if !hay.contains(' ') {
+        return hay.contains(needle);
+    }
+    hay.replace(' ', "").contains(needle)
+}
+
 fn meeting_kind_of(kind: LinkKind) -> MeetingKind {
     match kind {
         LinkKind::Skype => MeetingKind::SkypeForBusiness,
@@ -570,7 +579,7 @@ fn judge_blocks(
     let consumer_marker = m
         .information
         .as_deref()
-        .is_some_and(|i| i.replace(' ', "").contains("\"OnlineMeetingProvider\":4"));
+        .is_some_and(|i| contains_ignoring_spaces(i, "\"OnlineMeetingProvider\":4"));
     let kinds: Vec<LinkKind> = linked.iter().filter_map(|(b, _, _)| b.kind()).collect();
     if consumer_marker || kinds.contains(&LinkKind::TeamsConsumer) {
         return Ok(Err(SkipReason::ConsumerTeamsMeeting));
@@ -595,9 +604,8 @@ fn judge_blocks(
     let url_thread = m.teams_url.as_deref().and_then(block::teams_thread_id);
     if kind == LinkKind::Teams {
         let channel_marker = m.information.as_deref().is_some_and(|i| {
-            let i = i.replace(' ', "");
-            i.contains("\"OnlineMeetingChannelId\":\"")
-                && !i.contains("\"OnlineMeetingChannelId\":\"\"")
+            contains_ignoring_spaces(i, "\"OnlineMeetingChannelId\":\"")
+                && !contains_ignoring_spaces(i, "\"OnlineMeetingChannelId\":\"\"")
         });
         let channel_link = link_threads.iter().any(|t| block::is_channel_thread(t));
         let channel_url = url_thread.as_deref().is_some_and(block::is_channel_thread);
