@@ -1448,6 +1448,27 @@ mod tests {
     }
 
     #[test]
+    fn marker_json_is_matched_with_or_without_spaces_between_its_tokens() {
+        let needle = "\"OnlineMeetingProvider\":4";
+        assert!(contains_ignoring_spaces(
+            "{\"OnlineMeetingProvider\":4}",
+            needle
+        ));
+        assert!(contains_ignoring_spaces(
+            "{ \"OnlineMeetingProvider\" : 4 }",
+            needle
+        ));
+        assert!(!contains_ignoring_spaces(
+            "{\"OnlineMeetingProvider\":3}",
+            needle
+        ));
+        assert!(!contains_ignoring_spaces(
+            "{ \"OnlineMeetingProvider\" : 3 }",
+            needle
+        ));
+    }
+
+    #[test]
     fn utc_stamps_are_basic_format_with_zero_padding() {
         use chrono::TimeZone;
         let t = |y, mo, d, h, mi, s| chrono::Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap();
