@@ -1006,3 +1006,145 @@ fn upgrading_a_schema_4_store_keeps_the_mail_in_its_rows_readable() {
     spool.push(mms::store::mail_spool::SPOOL_SUFFIX);
     assert_eq!(std::fs::read(spool).unwrap(), b"new mail");
 }
+
+/// A store at schema 5 with mail in the drop, an outbox record naming it, an unsent update and
+/// a job's progress: after the upgrade to schema 6 (outbox and progress without rowid, mail drop
+/// ids without AUTOINCREMENT) every row reads the same, the outbox's reference to the mail drop
+/// is still enforced, and new mail gets an id after the old ones.
+#[test]
+fn upgrading_a_schema_5_store_keeps_mail_outbox_and_progress() {
+    use mms::engine::delivery::InviteDelivery;
+    use mms::store::calendars::{self, MeetingOutcome};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mms.db");
+    old_store(
+        &path,
+        5,
+        "INSERT INTO delivered_mail (id, message_id, recipients, data, delivered)
+             VALUES (7, 'm1@contoso.com', '[\"b@contoso.com\"]', x'0a0b0c', '2026-11-01T00:00:00Z');
+         INSERT INTO outbox (job_id, message_id, uid, sequence, sender, recipients, data,
+                             state, attempts, created, sent, mail_id)
+             VALUES ('job-1', 'm1@contoso.com', 'uid-1', 2, 's@contoso.com',
+                     '[\"b@contoso.com\"]', x'', 'Sent', 1, '2026-11-01T00:00:00Z',
+                     '2026-11-01T00:00:00Z', 7),
+                    ('job-1', 'm2@contoso.com', 'uid-2', 3, 's@contoso.com',
+                     '[\"c@contoso.com\"]', x'0506', 'Queued', 0, '2026-11-01T00:00:01Z',
+                     NULL, NULL);
+         INSERT INTO job_meeting_progress (job_id, href, uid, outcome, reason, invites, updated)
+             VALUES ('job-1', '/cal/b.ics', 'uid-2', 'Failed', 'SMTP down', 0,
+                     '2026-11-01T00:00:02Z'),
+                    ('job-1', '/cal/a.ics', 'uid-1', 'Rewritten', 'updated', 1,
+                     '2026-11-01T00:00:01Z');",
+    );
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 6);
+    drop(store);
+    let conn = mms::engine::embedded::open_connection(&path).unwrap();
+    for table in ["outbox", "job_meeting_progress"] {
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.ends_with("WITHOUT ROWID"), "{table}: {sql}");
+    }
+    let sent = calendars::messages_for_id(&conn, "job-1", "m1@contoso.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        sent.data,
+        [10, 11, 12],
+        "the outbox still reads the mail drop's copy"
+    );
+    let queued = calendars::queued_for_uid(&conn, "uid-2").unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        (queued[0].data.as_slice(), queued[0].sequence),
+        (&[5u8, 6][..], 3)
+    );
+    let progress = calendars::progress_of(&conn, "job-1").unwrap();
+    let settled: Vec<(&str, MeetingOutcome, &str)> = progress
+        .iter()
+        .map(|p| (p.href.as_str(), p.outcome, p.reason.as_str()))
+        .collect();
+    assert_eq!(
+        settled,
+        [
+            ("/cal/a.ics", MeetingOutcome::Rewritten, "updated"),
+            ("/cal/b.ics", MeetingOutcome::Failed, "SMTP down")
+        ]
+    );
+    // The reference to the mail drop survived the rebuild.
+    let dangling = conn.execute(
+        "INSERT INTO outbox (job_id, message_id, uid, sequence, sender, recipients, data, state,
+                             created, mail_id)
+         VALUES ('job-2', 'm3@contoso.com', 'uid-3', 1, 's', '[]', x'', 'Sent', 'now', 99)",
+        [],
+    );
+    assert!(
+        dangling.is_err(),
+        "an outbox row naming no mail drop row is refused"
+    );
+    drop(conn);
+    let outbox = mms::engine::embedded::EmbeddedOutbox::open(&path).unwrap();
+    outbox
+        .send(
+            "m4@contoso.com",
+            "s@contoso.com",
+            &["d@contoso.com".to_string()],
+            b"new mail",
+        )
+        .unwrap();
+    let conn = mms::engine::embedded::open_connection(&path).unwrap();
+    let ids: Vec<i64> = conn
+        .prepare("SELECT id FROM delivered_mail ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(ids, [7, 8]);
+    let mail = calendars::delivered_mail(&conn).unwrap();
+    assert_eq!(mail[1].data, b"new mail");
+}
+
+/// The per-meeting progress row is written once for every meeting: its CHECK must not make
+/// SQLite build a temporary b-tree (as `IN (...)` with three values does) on every insert, and
+/// it still refuses an outcome that is not one of the three.
+#[test]
+fn the_progress_rows_check_builds_no_temporary_b_tree_and_refuses_unknown_outcomes() {
+    let mut f = fixture();
+    let conn = f.store.connection();
+    let insert = "INSERT INTO job_meeting_progress
+                      (job_id, href, uid, outcome, reason, invites, updated)
+                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    let opcodes: Vec<String> = conn
+        .prepare(&format!("EXPLAIN {insert}"))
+        .unwrap()
+        .query_map(
+            rusqlite::params_from_iter([rusqlite::types::Null; 7]),
+            |r| r.get::<_, String>(1),
+        )
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        opcodes.iter().any(|o| o == "Insert" || o == "IdxInsert"),
+        "{opcodes:?}"
+    );
+    assert!(!opcodes.iter().any(|o| o == "OpenEphemeral"), "{opcodes:?}");
+    for (outcome, accepted) in [
+        ("Rewritten", true),
+        ("Skipped", true),
+        ("Failed", true),
+        ("Done", false),
+    ] {
+        let r = conn.execute(
+            insert,
+            rusqlite::params!["job", outcome, "uid", outcome, "", 0, "now"],
+        );
+        assert_eq!(r.is_ok(), accepted, "{outcome}: {r:?}");
+    }
+}

@@ -415,8 +415,23 @@ pub fn replace_queued_message(
 
 /// Deletes every unsent message of a job for a UID (a newer update for the meeting replaces them).
 pub fn discard_unsent(conn: &Connection, job_id: &str, uid: &str) -> Result<()> {
-    conn.prepare_cached("DELETE FROM outbox WHERE job_id = ?1 AND uid = ?2 AND state = 'Queued'")?
+    // Through the index of unsent messages (almost always empty for the UID), not the primary
+    // key: the key's job prefix would read every message of the job, one meeting after another.
+    // Looked up before deleting: a DELETE that finds nothing still costs twice the lookup (the
+    // foreign key's bookkeeping), once per meeting.
+    let unsent = conn
+        .prepare_cached(
+            "SELECT 1 FROM outbox INDEXED BY outbox_unsent_by_uid
+             WHERE uid = ?2 AND state = 'Queued' AND job_id = ?1",
+        )?
+        .exists(params![job_id, uid])?;
+    if unsent {
+        conn.prepare_cached(
+            "DELETE FROM outbox INDEXED BY outbox_unsent_by_uid
+             WHERE uid = ?2 AND state = 'Queued' AND job_id = ?1",
+        )?
         .execute(params![job_id, uid])?;
+    }
     Ok(())
 }
 
@@ -968,6 +983,43 @@ mod tests {
         let c = db();
         deliver_mail(&c, None, "<a@x>", &recipients(), b"in the row", Utc::now()).unwrap();
         assert_eq!(delivered_mail(&c).unwrap()[0].data, b"in the row");
+    }
+
+    #[test]
+    fn discarding_unsent_updates_drops_only_the_jobs_queued_messages_for_the_uid() {
+        let c = db();
+        let now = Utc::now();
+        let message = |id: &str, job: &str, uid: &str| OutboxMessage {
+            message_id: id.into(),
+            job_id: job.into(),
+            uid: uid.into(),
+            sequence: 1,
+            sender: "s@x".into(),
+            recipients: vec!["b@x".into()],
+            data: id.as_bytes().to_vec(),
+            state: OutboxState::Queued,
+            attempts: 0,
+        };
+        for (id, job, uid) in [
+            ("<q1@x>", "j", "u"),
+            ("<q2@x>", "j", "u"),
+            ("<sent@x>", "j", "u"),
+            ("<other-uid@x>", "j", "v"),
+            ("<other-job@x>", "k", "u"),
+        ] {
+            assert!(record_message(&c, &message(id, job, uid), now).unwrap());
+        }
+        mark_sent(&c, "j", "<sent@x>", now).unwrap();
+        discard_unsent(&c, "j", "u").unwrap();
+        let left: Vec<String> = all_messages(&c)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.message_id)
+            .collect();
+        assert_eq!(left, ["<other-job@x>", "<other-uid@x>", "<sent@x>"]);
+        // Nothing unsent left for it: a second discard finds nothing and changes nothing.
+        discard_unsent(&c, "j", "u").unwrap();
+        assert_eq!(all_messages(&c).unwrap().len(), 3);
     }
 
     #[test]
