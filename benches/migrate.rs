@@ -90,30 +90,47 @@ fn generate(path: &Path, users: usize) -> (usize, u64) {
 }
 
 /// Counts settled meetings across worker threads and notes the peak RSS after the first
-/// `checkpoint` of them.
+/// `checkpoint` of them. At every multiple of `checkpoint` it also prints the resident set
+/// then and the peak so far: a peak is one moment, the series shows whether memory grows.
 struct Counter {
     done: AtomicUsize,
     checkpoint: usize,
     rss_at_checkpoint: AtomicU64,
+    /// Resident set (now, not peak) after the first tenth and after the latest tenth.
+    resident_first: AtomicU64,
+    resident_last: AtomicU64,
 }
 
 impl WorkerObserver for Counter {
     fn meeting_done(&self, _job: &MigrationJob, _uid: &str, _outcome: &str, _reason: &str) {
-        if self.done.fetch_add(1, Ordering::Relaxed) + 1 == self.checkpoint {
-            self.rss_at_checkpoint
-                .store(peak_rss_kib().unwrap_or(0), Ordering::Relaxed);
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.checkpoint == 0 || done % self.checkpoint != 0 {
+            return;
         }
+        let (peak, resident) = (peak_rss_kib().unwrap_or(0), current_rss_kib().unwrap_or(0));
+        if done == self.checkpoint {
+            self.rss_at_checkpoint.store(peak, Ordering::Relaxed);
+            self.resident_first.store(resident, Ordering::Relaxed);
+        }
+        self.resident_last.store(resident, Ordering::Relaxed);
+        note(&format!(
+            "worker: {done} meetings settled, RSS {:.1} MiB, peak so far {:.1} MiB",
+            mib(resident),
+            mib(peak)
+        ));
     }
 }
 
 /// Phase 2 (child process): prints `RESULT <meetings> <wall ns> <peak KiB> <peak KiB at
-/// checkpoint>`.
+/// checkpoint> <RSS KiB at checkpoint> <RSS KiB at the last multiple of it>`.
 fn worker_phase(path: &Path, workers: usize, checkpoint: usize) {
     let engine = Engine::open(path).expect("open store");
     let counter = Counter {
         done: AtomicUsize::new(0),
         checkpoint,
         rss_at_checkpoint: AtomicU64::new(0),
+        resident_first: AtomicU64::new(0),
+        resident_last: AtomicU64::new(0),
     };
     let t = Instant::now();
     std::thread::scope(|s| {
@@ -136,11 +153,13 @@ fn worker_phase(path: &Path, workers: usize, checkpoint: usize) {
     });
     let wall = t.elapsed();
     println!(
-        "RESULT {} {} {} {}",
+        "RESULT {} {} {} {} {} {}",
         counter.done.load(Ordering::Relaxed),
         wall.as_nanos(),
         peak_rss_kib().unwrap_or(0),
-        counter.rss_at_checkpoint.load(Ordering::Relaxed)
+        counter.rss_at_checkpoint.load(Ordering::Relaxed),
+        counter.resident_first.load(Ordering::Relaxed),
+        counter.resident_last.load(Ordering::Relaxed),
     );
 }
 
@@ -256,6 +275,7 @@ fn main() {
         &checkpoint.to_string(),
     ]);
     let (done, wall_ns, peak_kib, peak_at_checkpoint) = (r[0] as usize, r[1], r[2], r[3]);
+    let (resident_first, resident_last) = (r[4], r[5]);
     // What the worker produced, checked (a fast worker that skips meetings is no figure).
     let conn = open_connection(&path).expect("connection");
     let (sent, succeeded, meetings_ok): (i64, i64, i64) = conn
@@ -323,5 +343,15 @@ fn main() {
         Some(peak_at_checkpoint as f64 / peak_kib.max(1) as f64),
         "< 200 MiB, no growth",
         mib(peak_at_checkpoint) < 200.0 && peak_kib as f64 <= peak_at_checkpoint as f64 * 1.2,
+    );
+    // The peak is the highest moment (one flush can set it); the resident set after the last
+    // tenth against the first says whether memory grows with the number of meetings.
+    row(
+        &format!("Worker: RSS after all {total} meetings"),
+        &format!("{:.1} MiB", mib(resident_last)),
+        &format!("{:.1} MiB after {checkpoint}", mib(resident_first)),
+        Some(resident_last as f64 / resident_first.max(1) as f64),
+        "no growth (<= 1.2x)",
+        resident_first > 0 && resident_last as f64 <= resident_first as f64 * 1.2,
     );
 }

@@ -70,10 +70,20 @@ pub fn row(figure: &str, value: &str, baseline: &str, ratio: Option<f64>, target
 
 /// Peak resident set size of this process so far (VmHWM), in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
+
+/// This process's resident set now, in KiB (Linux).
+pub fn current_rss_kib() -> Option<u64> {
+    status_kib("VmRSS:")
+}
+
+/// A `/proc/self/status` field given in kB.
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
 }
