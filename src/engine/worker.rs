@@ -153,6 +153,62 @@ const PREPARED_CHUNK: usize = 4;
 /// being prepared, at most 16 meetings are in memory at once, however large the calendar.
 const CHUNKS_AHEAD: usize = 2;
 
+/// How the journal marks a skip that is out of the job's scope (not in TotalMeeting).
+const NOT_COUNTED: &str = "(not counted)";
+
+/// A job's counters as its meetings settle: the journal's rows (`progress_of`) counted as they
+/// are written, so a progress report does not read the job's rows back.
+#[derive(Debug, Default)]
+struct JobTally {
+    settled: usize,
+    counts: JobProgress,
+    first_failure: Option<String>,
+}
+
+impl JobTally {
+    /// Counts one settled meeting (`reason` as the journal holds it).
+    fn add(&mut self, outcome: MeetingOutcome, reason: &str, invites: u32) {
+        self.settled += 1;
+        let c = &mut self.counts;
+        match outcome {
+            MeetingOutcome::Rewritten => {
+                c.succeeded_meeting += 1;
+                c.invites_update += invites;
+                c.total_meeting += 1;
+            }
+            MeetingOutcome::Failed => {
+                c.failed_meeting += 1;
+                c.total_meeting += 1;
+                if self.first_failure.is_none() {
+                    self.first_failure = Some(reason.to_string());
+                }
+            }
+            MeetingOutcome::Skipped => {
+                if !reason.starts_with(NOT_COUNTED) {
+                    c.total_meeting += 1;
+                }
+            }
+        }
+    }
+
+    /// The job's progress, `unsettled` meetings still to do counted in TotalMeeting.
+    fn progress(&self, unsettled: usize) -> JobProgress {
+        let c = &self.counts;
+        JobProgress {
+            total_meeting: c.total_meeting + unsettled as u32,
+            last_message: match &self.first_failure {
+                Some(f) => f.clone(),
+                None if unsettled > 0 => format!("{} meeting(s) processed", self.settled),
+                None => format!(
+                    "{} meeting(s) updated, {} invite update(s) sent",
+                    c.succeeded_meeting, c.invites_update
+                ),
+            },
+            ..c.clone()
+        }
+    }
+}
+
 /// The worker's end of the hand-over: meetings in the order of the job's list. Both threads
 /// claim meetings from `unclaimed` (the first index nobody has claimed): the rewrite thread a
 /// chunk at a time, the worker one at a time when nothing prepared is waiting for it, so the
@@ -452,28 +508,40 @@ impl<'a> Worker<'a> {
             Err(e) => {
                 let p = JobProgress {
                     last_message: format!("cannot read the calendar of {organizer}: {e}"),
-                    ..self.progress_so_far(&job_key, 0)?
+                    ..self.progress_so_far(&job_key)?
                 };
                 return Ok(self.engine.fail_job(&claim, &p, e.is_transient())?);
             }
         };
         self.observer.job_started(&job, objects.len());
 
-        let settled: HashMap<String, MeetingProgress> =
-            calendars::progress_of(&self.journal, &job_key)?
-                .into_iter()
-                .map(|p| (p.href.clone(), p))
-                .collect();
+        let settled_rows = calendars::progress_of(&self.journal, &job_key)?;
+        let settled: HashMap<&str, &MeetingProgress> =
+            settled_rows.iter().map(|p| (p.href.as_str(), p)).collect();
         // Meetings settled by an earlier run of this job (a resumed job) are not redone; failed
         // ones are.
         let todo: Vec<CalendarObject> = objects
             .into_iter()
             .filter(|o| {
                 settled
-                    .get(&o.href)
+                    .get(o.href.as_str())
                     .map_or(true, |p| p.outcome == MeetingOutcome::Failed)
             })
             .collect();
+        // The job's counters start from the earlier runs' rows, but those redone now (their
+        // new row replaces the old one in the journal).
+        let redone: std::collections::HashSet<&str> = todo
+            .iter()
+            .map(|o| o.href.as_str())
+            .filter(|h| settled.contains_key(h))
+            .collect();
+        let mut tally = JobTally::default();
+        for r in settled_rows
+            .iter()
+            .filter(|r| !redone.contains(r.href.as_str()))
+        {
+            tally.add(r.outcome, &r.reason, r.invites);
+        }
         let sender = self.sender_for(&organizer);
         let rewriter = MeetingRewriter {
             job: &job,
@@ -516,17 +584,20 @@ impl<'a> Worker<'a> {
                 wanted: 0,
             };
             let mut spent = SpentUpdates { back: Some(back) };
-            self.process_meetings(claim, rewriter, todo, &mut prepared, &mut spent)
+            self.process_meetings(claim, rewriter, todo, tally, &mut prepared, &mut spent)
         })
     }
 
     /// Settles `todo` in order (their first rewrites arrive on `prepared`, in the same order),
-    /// commits in batches, reports progress and ends the job.
+    /// commits in batches, reports progress and ends the job. `tally` counts the job's meetings
+    /// settled before this run.
+    #[allow(clippy::too_many_arguments)]
     fn process_meetings(
         &mut self,
         mut claim: ClaimedJob,
         rewriter: &MeetingRewriter,
         todo: &[CalendarObject],
+        mut tally: JobTally,
         prepared: &mut PreparedMeetings<'_>,
         spent: &mut SpentUpdates,
     ) -> Result<MigrationJob, WorkerError> {
@@ -557,8 +628,10 @@ impl<'a> Worker<'a> {
                 result.reason.clone()
             } else {
                 // Not counted in TotalMeeting: keep the reason, mark it as out of scope.
-                format!("(not counted) {}", result.reason)
+                format!("{NOT_COUNTED} {}", result.reason)
             };
+            // (On an error the job stops here and the tally goes with it.)
+            tally.add(result.outcome, &reason, result.invites);
             calendars::record_progress(
                 &self.journal,
                 &job_key,
@@ -578,7 +651,7 @@ impl<'a> Worker<'a> {
             // PROGRESS_REPORT_INTERVAL, not per meeting: re-counting the journal and a store
             // transaction per meeting cost more than the meeting's own writes.
             if last_report.elapsed() >= report_every {
-                let progress = self.progress_so_far(&job_key, remaining)?;
+                let progress = tally.progress(remaining);
                 self.commit_batch()?;
                 if let Some(c) = &self.checkpointer {
                     c.settle();
@@ -596,7 +669,7 @@ impl<'a> Worker<'a> {
                 self.begin_batch()?;
             }
         }
-        let progress = self.progress_so_far(&job_key, 0)?;
+        let progress = tally.progress(0);
         self.commit_batch()?;
         let ended = if transient_failure {
             self.engine.fail_job(&claim, &progress, true)?
@@ -607,43 +680,13 @@ impl<'a> Worker<'a> {
         Ok(ended)
     }
 
-    /// The job's counters from its settled meetings (+ `unsettled` meetings still to do).
-    fn progress_so_far(&self, job_key: &str, unsettled: usize) -> Result<JobProgress, WorkerError> {
-        let rows = calendars::progress_of(&self.journal, job_key)?;
-        let mut p = JobProgress::default();
-        let mut first_failure: Option<String> = None;
-        for r in &rows {
-            let counted = !r.reason.starts_with("(not counted)");
-            match r.outcome {
-                MeetingOutcome::Rewritten => {
-                    p.succeeded_meeting += 1;
-                    p.invites_update += r.invites;
-                    p.total_meeting += 1;
-                }
-                MeetingOutcome::Failed => {
-                    p.failed_meeting += 1;
-                    p.total_meeting += 1;
-                    if first_failure.is_none() {
-                        first_failure = Some(r.reason.clone());
-                    }
-                }
-                MeetingOutcome::Skipped => {
-                    if counted {
-                        p.total_meeting += 1;
-                    }
-                }
-            }
+    /// The job's counters from its meetings settled in the journal.
+    fn progress_so_far(&self, job_key: &str) -> Result<JobProgress, WorkerError> {
+        let mut tally = JobTally::default();
+        for r in calendars::progress_of(&self.journal, job_key)? {
+            tally.add(r.outcome, &r.reason, r.invites);
         }
-        p.total_meeting += unsettled as u32;
-        p.last_message = match first_failure {
-            Some(f) => f,
-            None if unsettled > 0 => format!("{} meeting(s) processed", rows.len()),
-            None => format!(
-                "{} meeting(s) updated, {} invite update(s) sent",
-                p.succeeded_meeting, p.invites_update
-            ),
-        };
-        Ok(p)
+        Ok(tally.progress(0))
     }
 
     fn process_meeting(
@@ -1023,6 +1066,42 @@ mod tests {
             message_id(Uuid::from_u128(8), "uid-1", 3, "ashaw@contoso.com")
         );
         assert!(a.ends_with("@contoso.com"));
+    }
+
+    #[test]
+    fn job_tally_counts_settled_meetings_as_the_journal_does() {
+        let mut t = JobTally::default();
+        t.add(MeetingOutcome::Rewritten, "", 4);
+        t.add(MeetingOutcome::Skipped, "already up to date", 0);
+        t.add(
+            MeetingOutcome::Skipped,
+            "(not counted) not the organizer",
+            0,
+        );
+        let p = t.progress(2);
+        assert_eq!(
+            (
+                p.total_meeting,
+                p.succeeded_meeting,
+                p.failed_meeting,
+                p.invites_update
+            ),
+            (4, 1, 0, 4),
+            "an out-of-scope skip is not in TotalMeeting; unsettled meetings are"
+        );
+        assert_eq!(p.last_message, "3 meeting(s) processed");
+        assert_eq!(
+            t.progress(0).last_message,
+            "1 meeting(s) updated, 4 invite update(s) sent"
+        );
+        t.add(MeetingOutcome::Failed, "554 relay refused", 0);
+        t.add(MeetingOutcome::Failed, "451 try later", 0);
+        let p = t.progress(0);
+        assert_eq!((p.total_meeting, p.failed_meeting), (4, 2));
+        assert_eq!(
+            p.last_message, "554 relay refused",
+            "the first failure is shown"
+        );
     }
 
     /// A prepared meeting tagged with its index in the job's list.
