@@ -124,6 +124,8 @@ impl WorkerObserver for Counter {
 /// Phase 2 (child process): prints `RESULT <meetings> <wall ns> <peak KiB> <peak KiB at
 /// checkpoint> <RSS KiB at checkpoint> <RSS KiB at the last multiple of it>`.
 fn worker_phase(path: &Path, workers: usize, checkpoint: usize) {
+    // As `mms serve` does before it opens the store.
+    mms::store::sqlite::disable_sqlite_memory_statistics();
     let engine = Engine::open(path).expect("open store");
     let counter = Counter {
         done: AtomicUsize::new(0),

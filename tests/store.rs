@@ -142,6 +142,14 @@ fn store_file_is_private_wal_with_foreign_keys_and_versioned_schema() {
     assert_eq!(rows as usize, mms::store::schema::MIGRATIONS.len());
 }
 
+/// The other side of `tests/sqlite_memory_statistics.rs`: unless a process turns them off,
+/// SQLite counts its memory (so the zero seen there is the setting, not the build).
+#[test]
+fn sqlite_counts_its_memory_unless_the_process_turns_that_off() {
+    let _f = fixture();
+    assert!(unsafe { rusqlite::ffi::sqlite3_memory_used() } > 0);
+}
+
 #[test]
 fn store_written_by_newer_program_is_refused() {
     let f = fixture();

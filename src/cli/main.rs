@@ -68,6 +68,8 @@ pub enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any connection, on the only thread: this process owns its SQLite.
+    mms::store::sqlite::disable_sqlite_memory_statistics();
     let cli = Cli::parse();
     // Commands that work on files only, no store.
     if matches!(
