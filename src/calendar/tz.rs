@@ -71,6 +71,10 @@ pub struct VTimeZone {
     /// Onsets per local year: (UTC seconds, offset after), sorted.
     /// Shared, not copied, on every look-up: a series check asks for the same years again and again.
     cache: Mutex<HashMap<i32, Onsets>>,
+    /// The last answer of [`VTimeZone::offset_at`] and the UTC seconds `[from, until)` it holds
+    /// for: a series' questions (its start, its instances, `now`) mostly fall between the same
+    /// two onsets, and one comparison is cheaper than the year look-ups.
+    last_span: Mutex<Option<(i64, i64, i32)>>,
 }
 
 fn parse_offset(v: &str) -> Option<i32> {
@@ -142,6 +146,7 @@ impl VTimeZone {
             min_year,
             initial_offset,
             cache: Mutex::new(HashMap::new()),
+            last_span: Mutex::new(None),
         })
     }
 
@@ -203,14 +208,52 @@ impl VTimeZone {
     /// UTC offset in seconds at a UTC instant.
     pub fn offset_at(&self, utc: NaiveDateTime) -> i32 {
         let t = utc.timestamp();
-        let mut y = utc.year() + 1;
+        if let Ok(last) = self.last_span.lock() {
+            if let Some((from, until, off)) = *last {
+                if from <= t && t < until {
+                    return off;
+                }
+            }
+        }
+        let (from, off) = self.last_onset_at_or_before(utc.year(), t);
+        let until = self.first_onset_after(utc.year(), t);
+        if let Ok(mut last) = self.last_span.lock() {
+            *last = Some((from, until, off));
+        }
+        off
+    }
+
+    /// The latest onset at or before `t` (UTC seconds in UTC year `year`) and the offset it
+    /// sets; before every onset, `i64::MIN` and the initial offset.
+    fn last_onset_at_or_before(&self, year: i32, t: i64) -> (i64, i32) {
+        // (A local year's onsets may begin in the UTC year before: start one year later.)
+        let mut y = year + 1;
         while y >= self.min_year {
-            if let Some(&(_, off)) = self.onsets_in_year(y).iter().rev().find(|(at, _)| *at <= t) {
-                return off;
+            if let Some(&found) = self.onsets_in_year(y).iter().rev().find(|(at, _)| *at <= t) {
+                return found;
             }
             y -= 1;
         }
-        self.initial_offset
+        (i64::MIN, self.initial_offset)
+    }
+
+    /// The first onset after `t` (UTC seconds in UTC year `year`), or a time no onset comes
+    /// before: the offset found for `t` holds until then.
+    fn first_onset_after(&self, year: i32, t: i64) -> i64 {
+        let found = (year - 1..=year + 1)
+            .filter_map(|y| {
+                self.onsets_in_year(y)
+                    .iter()
+                    .find(|(at, _)| *at > t)
+                    .map(|&(at, _)| at)
+            })
+            .min();
+        // Onsets of local year `year + 2` and later come no earlier than its first day in UTC,
+        // less the largest offset (and a day to spare).
+        let bound = NaiveDate::from_ymd_opt(year + 2, 1, 1).map_or(i64::MAX, |d| {
+            d.and_time(midnight()).timestamp() - i64::from(MAX_OFFSET_SECS) - 86_400
+        });
+        found.unwrap_or(bound).min(bound).max(t + 1)
     }
 }
 
@@ -324,7 +367,11 @@ impl<'a> ResolvedZone<'a> {
         let after = self.offset_at(shift(day));
         let here = self.offset_at(local);
         let mut best: Option<NaiveDateTime> = None;
-        for off in [before, here, after] {
+        for (k, off) in [before, here, after].into_iter().enumerate() {
+            // (Far from any transition the three are one offset: check it once.)
+            if (k >= 1 && off == before) || (k == 2 && off == here) {
+                continue;
+            }
             let utc = shift(-(off as i64));
             if self.offset_at(utc) == off && best.map_or(true, |b| utc < b) {
                 best = Some(utc);
@@ -698,6 +745,34 @@ mod tests {
         while t < dt("20300101T000000") {
             assert_eq!(vz.offset_at(t), iana.offset_at(t), "offset at {t}");
             t += Duration::hours(7);
+        }
+    }
+
+    /// The remembered span of the last answer never changes an answer: questions jumping back
+    /// and forth over years and transitions (a transition's own second included) get what a
+    /// zone asked nothing before answers, and what the IANA zone says.
+    #[test]
+    fn vtimezone_offsets_asked_in_any_order_match_a_fresh_zone_and_iana() {
+        let table = TimeZoneTable::from_ics(CST_VTZ);
+        let shared = table.resolve("Central Standard Time");
+        let iana = resolve_name("America/Chicago");
+        // Transitions of 2025 (UTC) and their neighbours, then times spread over 2021-2029.
+        let mut times: Vec<NaiveDateTime> = ["20250309T080000", "20251102T070000"]
+            .iter()
+            .flat_map(|s| (-2..=2).map(move |d| dt(s) + Duration::seconds(d)))
+            .collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..3000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let secs = (x >> 11) % (9 * 365 * 86_400);
+            times.push(dt("20210101T000000") + Duration::seconds(secs as i64));
+            times.push(*times.last().unwrap() + Duration::seconds((x % 7200) as i64 - 3600));
+        }
+        for t in times {
+            let fresh = TimeZoneTable::from_ics(CST_VTZ);
+            let expected = fresh.resolve("Central Standard Time").offset_at(t);
+            assert_eq!(shared.offset_at(t), expected, "offset at {t}");
+            assert_eq!(expected, iana.offset_at(t), "offset at {t}");
         }
     }
 
