@@ -302,6 +302,24 @@ fn store_filling_up_mid_run_loses_nothing_and_the_retry_finishes() {
         let ran = worker(&engine, journal, &source, &outbox).run_until_idle();
         match ran {
             Ok(ended) => {
+                // What a job reports is what its journal holds, batches rolled back included.
+                let check = Connection::open(&path).unwrap();
+                for j in &ended {
+                    let (rewritten, failed): (u32, u32) = check
+                        .query_row(
+                            "SELECT COALESCE(SUM(outcome = 'Rewritten'), 0),
+                                    COALESCE(SUM(outcome = 'Failed'), 0)
+                             FROM job_meeting_progress WHERE job_id = ?1",
+                            [j.correlation_id.to_string()],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )
+                        .unwrap();
+                    assert_eq!(
+                        (j.succeeded_meeting, j.failed_meeting),
+                        (rewritten, failed),
+                        "{what}: {j:?}"
+                    );
+                }
                 for j in ended
                     .iter()
                     .filter(|j| j.state != MigrationState::Succeeded)

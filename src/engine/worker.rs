@@ -618,6 +618,11 @@ impl<'a> Worker<'a> {
             // meetings are unsettled again and the retry redoes them. Open a new batch, so the
             // meetings after it keep the all-or-nothing savepoint instead of committing one
             // statement at a time (where a failed "sent" mark means an exact re-send later).
+            // The rolled-back meetings' progress rows went with it (a redone meeting's old row
+            // is back): count the job again from the journal.
+            if self.group_commit && self.journal.is_autocommit() {
+                tally = self.tally_of_journal(&job_key)?;
+            }
             self.begin_batch()?;
             let first = prepared.next();
             let result = self.process_meeting(&job, rewriter, object, first, spent);
@@ -682,11 +687,16 @@ impl<'a> Worker<'a> {
 
     /// The job's counters from its meetings settled in the journal.
     fn progress_so_far(&self, job_key: &str) -> Result<JobProgress, WorkerError> {
+        Ok(self.tally_of_journal(job_key)?.progress(0))
+    }
+
+    /// Counts the job's meetings settled in the journal, in the order they were settled.
+    fn tally_of_journal(&self, job_key: &str) -> Result<JobTally, WorkerError> {
         let mut tally = JobTally::default();
         for r in calendars::progress_of(&self.journal, job_key)? {
             tally.add(r.outcome, &r.reason, r.invites);
         }
-        Ok(tally.progress(0))
+        Ok(tally)
     }
 
     fn process_meeting(
