@@ -166,6 +166,15 @@ struct JobTally {
 }
 
 impl JobTally {
+    /// Counts journal rows, in the order they were settled.
+    fn of<'r>(rows: impl IntoIterator<Item = &'r MeetingProgress>) -> JobTally {
+        let mut tally = JobTally::default();
+        for r in rows {
+            tally.add(r.outcome, &r.reason, r.invites);
+        }
+        tally
+    }
+
     /// Counts one settled meeting (`reason` as the journal holds it).
     fn add(&mut self, outcome: MeetingOutcome, reason: &str, invites: u32) {
         self.settled += 1;
@@ -535,13 +544,11 @@ impl<'a> Worker<'a> {
             .map(|o| o.href.as_str())
             .filter(|h| settled.contains_key(h))
             .collect();
-        let mut tally = JobTally::default();
-        for r in settled_rows
-            .iter()
-            .filter(|r| !redone.contains(r.href.as_str()))
-        {
-            tally.add(r.outcome, &r.reason, r.invites);
-        }
+        let tally = JobTally::of(
+            settled_rows
+                .iter()
+                .filter(|r| !redone.contains(r.href.as_str())),
+        );
         let sender = self.sender_for(&organizer);
         let rewriter = MeetingRewriter {
             job: &job,
@@ -618,11 +625,6 @@ impl<'a> Worker<'a> {
             // meetings are unsettled again and the retry redoes them. Open a new batch, so the
             // meetings after it keep the all-or-nothing savepoint instead of committing one
             // statement at a time (where a failed "sent" mark means an exact re-send later).
-            // The rolled-back meetings' progress rows went with it (a redone meeting's old row
-            // is back): count the job again from the journal.
-            if self.group_commit && self.journal.is_autocommit() {
-                tally = self.tally_of_journal(&job_key)?;
-            }
             self.begin_batch()?;
             let first = prepared.next();
             let result = self.process_meeting(&job, rewriter, object, first, spent);
@@ -649,6 +651,12 @@ impl<'a> Worker<'a> {
                 },
                 Utc::now(),
             )?;
+            // After an I/O error SQLite may have rolled the batch back, and the progress rows of
+            // its meetings with it (a redone meeting's old row is back): count the job again
+            // from the journal, before any report.
+            if self.group_commit && self.journal.is_autocommit() {
+                tally = self.tally_of_journal(&job_key)?;
+            }
             self.observer
                 .meeting_done(&job, &result.uid, result.outcome.as_str(), &result.reason);
             // The meeting is settled in the journal above; the job row's counters (what the
@@ -692,11 +700,10 @@ impl<'a> Worker<'a> {
 
     /// Counts the job's meetings settled in the journal, in the order they were settled.
     fn tally_of_journal(&self, job_key: &str) -> Result<JobTally, WorkerError> {
-        let mut tally = JobTally::default();
-        for r in calendars::progress_of(&self.journal, job_key)? {
-            tally.add(r.outcome, &r.reason, r.invites);
-        }
-        Ok(tally)
+        Ok(JobTally::of(&calendars::progress_of(
+            &self.journal,
+            job_key,
+        )?))
     }
 
     fn process_meeting(
