@@ -86,7 +86,7 @@ pub fn push_lines(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 /// Encodes `data` into `dst` (exactly `encoded_len(data.len())` bytes, padding included).
-fn encode_into(dst: &mut [u8], data: &[u8]) {
+pub(crate) fn encode_into(dst: &mut [u8], data: &[u8]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     {

@@ -90,10 +90,7 @@ fn host_and_path(url: &str) -> Option<(&str, &str)> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;
-    let end = rest
-        .bytes()
-        .position(|b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
+    let end = super::lines::find_byte_in(rest.as_bytes(), b"/?#").unwrap_or(rest.len());
     let authority = &rest[..end];
     let host = authority
         .bytes()

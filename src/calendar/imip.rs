@@ -11,12 +11,15 @@ use super::base64;
 /// No CR, LF or other controls in header text (borrowed when there is nothing to change, as
 /// for nearly every address and subject).
 fn header_safe(s: &str) -> Cow<'_, str> {
-    // (ASCII text, nearly all of it, is checked byte by byte: the C1 controls are not ASCII.)
-    let controls = if s.is_ascii() {
-        s.bytes().any(|b| b.is_ascii_control())
-    } else {
-        s.chars().any(char::is_control)
-    };
+    // Controls (`char::is_control`: U+0000-U+001F, U+007F-U+009F) by their bytes: in UTF-8
+    // the C1 ones are C2 80..C2 9F, and C2 is never a continuation byte.
+    let b = s.as_bytes();
+    // (A fold without an early exit: the compiler checks many bytes per step.)
+    let controls = b
+        .iter()
+        .fold(false, |any, &c| any | (c < 0x20) | (c == 0x7f))
+        || memchr::memchr_iter(0xc2, b)
+            .any(|i| b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)));
     if !controls {
         return Cow::Borrowed(s.trim());
     }
@@ -88,6 +91,40 @@ fn push_mailbox(out: &mut String, name: Option<&str>, addr: &str) {
     out.push('>');
 }
 
+/// The unique part of the MIME boundary: up to 24 letters and digits of the Message-ID's
+/// base64, on the stack (a mail is composed for every meeting).
+struct Boundary {
+    symbols: [u8; 24],
+    len: usize,
+}
+
+impl Boundary {
+    fn as_str(&self) -> &str {
+        // (base64 symbols are ASCII.)
+        std::str::from_utf8(&self.symbols[..self.len]).unwrap_or_default()
+    }
+}
+
+fn boundary_of(message_id: &str) -> Boundary {
+    let mut b = Boundary {
+        symbols: [0; 24],
+        len: 0,
+    };
+    let mut chunk = [0u8; 16];
+    for piece in message_id.as_bytes().chunks(12) {
+        let n = base64::encoded_len(piece.len());
+        base64::encode_into(&mut chunk[..n], piece);
+        for &c in chunk[..n].iter().filter(|c| c.is_ascii_alphanumeric()) {
+            if b.len == b.symbols.len() {
+                return b;
+            }
+            b.symbols[b.len] = c;
+            b.len += 1;
+        }
+    }
+    b
+}
+
 /// Composes the iMIP REQUEST for a rewritten meeting. `from` is the organizer (or the tenant's
 /// override sender address); `sender` the mailbox actually sending, when different.
 pub fn compose_imip(
@@ -97,11 +134,8 @@ pub fn compose_imip(
     message_id: &str,
     date: chrono::DateTime<chrono::Utc>,
 ) -> Vec<u8> {
-    let boundary: String = base64::encode(message_id.as_bytes())
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .take(24)
-        .collect();
+    let boundary = boundary_of(message_id);
+    let boundary = boundary.as_str();
     let from_name = if crate::rules::eligibility::same_address(from, &m.organizer) {
         m.organizer_name.as_deref()
     } else {
@@ -133,9 +167,14 @@ pub fn compose_imip(
     h.push_str("\r\nDate: ");
     h.push_str(&date.to_rfc2822());
     h.push_str("\r\nMessage-ID: <");
-    h.push_str(&header_safe(message_id).replace(['<', '>'], ""));
+    let id = header_safe(message_id);
+    if id.contains(['<', '>']) {
+        h.push_str(&id.replace(['<', '>'], ""));
+    } else {
+        h.push_str(&id);
+    }
     h.push_str(">\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"=_mms_");
-    h.push_str(&boundary);
+    h.push_str(boundary);
     h.push_str("\"\r\n\r\n");
     let parts: [(&str, &[u8]); 3] = [
         ("text/plain; charset=UTF-8", m.body_text.as_bytes()),
@@ -197,6 +236,15 @@ mod tests {
             assert!(w.len() <= 75, "{w}");
         }
         assert_eq!(encode_header_text("a\r\nBcc: x@y"), "a  Bcc: x@y");
+        // Every control, and only controls, is taken out (C1 ones too; U+00A0 and U+0100 stay).
+        for c in [
+            '\u{0}', '\t', '\u{1f}', '\u{7f}', '\u{80}', '\u{85}', '\u{9f}',
+        ] {
+            assert!(header_safe(&format!("é{c}x")) != format!("é{c}x"), "{c:?}");
+        }
+        for c in ['\u{a0}', '\u{100}', '\u{2028}', 'é'] {
+            assert_eq!(header_safe(&format!("é{c}x")), format!("é{c}x"), "{c:?}");
+        }
         let mailbox = |name, addr| {
             let mut out = String::new();
             push_mailbox(&mut out, name, addr);

@@ -105,6 +105,8 @@ pub(crate) fn request_edits(
     let sender = sent_by
         .map(crate::rules::eligibility::calendar_address)
         .filter(|s| !s.is_empty() && !same_address(s, organizer));
+    // (Made once: every component's ORGANIZER gets the same one.)
+    let sent_by_param = sender.map(|s| format!("SENT-BY=\"mailto:{s}\""));
     // One buffer for every rebuilt line (each is folded into its own edit).
     let mut logical = Vec::with_capacity(256);
     for ev in &st.events {
@@ -127,13 +129,13 @@ pub(crate) fn request_edits(
                     edits.set_folded(i, doc, &logical);
                 }
             } else if l.is("ORGANIZER") {
-                if let Some(s) = sender {
+                if let Some(s) = &sent_by_param {
                     reparam(
                         &mut logical,
                         l.name_bytes(),
                         &params(),
                         &["SENT-BY"],
-                        &[&format!("SENT-BY=\"mailto:{s}\"")],
+                        &[s],
                         l.value_bytes(),
                     );
                     edits.set_folded(i, doc, &logical);

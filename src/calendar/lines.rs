@@ -344,34 +344,38 @@ fn split_line(unfolded: &[u8]) -> (usize, Option<usize>) {
     (name_end, fallback)
 }
 
-/// The line-break bytes (CR and LF) of a buffer, found 64 bytes at a time: one pass over the
-/// calendar marks them, and each line's end is then the next marked bit (lines are short, so
-/// a search per line would spend more on starting than on searching).
-struct LineBreaks<'s> {
+/// Where the bytes of a small set are in a buffer, found 64 bytes at a time: one pass marks
+/// them, and each search is then the next marked bit. The lines and parameter lists searched
+/// are short, so a search per piece would spend more on starting than on searching. Searches
+/// only move forward: each `from` is at or after the one before and past the last answer.
+struct ByteMarks<'s, const N: usize> {
     src: &'s [u8],
+    set: [u8; N],
     /// Start of the 64-byte block `mask` describes.
     base: usize,
-    /// Bit k: `src[base + k]` is CR or LF.
+    /// Bit k: `src[base + k]` is in `set`.
     mask: u64,
 }
 
-impl<'s> LineBreaks<'s> {
-    fn new(src: &'s [u8]) -> Self {
-        LineBreaks {
+impl<'s, const N: usize> ByteMarks<'s, N> {
+    fn new(src: &'s [u8], set: [u8; N]) -> Self {
+        ByteMarks {
             src,
+            set,
             base: 0,
-            mask: Self::block(src, 0),
+            mask: Self::block(src, &set, 0),
         }
     }
 
-    /// The CR and LF bits of the 64 bytes at `base` (fewer at the end of `src`).
-    fn block(src: &[u8], base: usize) -> u64 {
+    /// The bits of the 64 bytes at `base` that are in `set` (fewer at the end of `src`).
+    #[inline]
+    fn block(src: &[u8], set: &[u8; N], base: usize) -> u64 {
         // Byte by byte: the last, short block (and CPUs without SSE2).
         let scalar = |bytes: &[u8]| {
             bytes
                 .iter()
                 .enumerate()
-                .filter(|&(_, &b)| b == b'\n' || b == b'\r')
+                .filter(|&(_, b)| set.contains(b))
                 .fold(0u64, |m, (k, _)| m | 1 << k)
         };
         let Some(bytes) = src.get(base..base + 64) else {
@@ -382,10 +386,12 @@ impl<'s> LineBreaks<'s> {
             use std::arch::x86_64::*;
             // SAFETY: SSE2 is part of x86-64; the 64 bytes read are inside `bytes`.
             unsafe {
-                let (lf, cr) = (_mm_set1_epi8(b'\n' as i8), _mm_set1_epi8(b'\r' as i8));
+                let needles = set.map(|b| _mm_set1_epi8(b as i8));
                 (0..4).fold(0u64, |m, k| {
                     let v = _mm_loadu_si128(bytes.as_ptr().add(16 * k) as *const __m128i);
-                    let hit = _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr));
+                    let hit = needles.iter().fold(_mm_setzero_si128(), |acc, &n| {
+                        _mm_or_si128(acc, _mm_cmpeq_epi8(v, n))
+                    });
                     m | (_mm_movemask_epi8(hit) as u16 as u64) << (16 * k)
                 })
             }
@@ -394,12 +400,12 @@ impl<'s> LineBreaks<'s> {
         scalar(bytes)
     }
 
-    /// The first CR or LF at or after `from`. Each `from` is at or after the one before and
-    /// past the last break returned (the parser only moves forward).
+    /// The first byte of the set at or after `from`.
+    #[inline]
     fn first_at_or_after(&mut self, from: usize) -> Option<usize> {
         if from >= self.base + 64 {
             self.base = from - from % 64;
-            self.mask = Self::block(self.src, self.base);
+            self.mask = Self::block(self.src, &self.set, self.base);
         }
         let skip = from.saturating_sub(self.base) as u32;
         let mut mask = self.mask & (!0u64).checked_shl(skip).unwrap_or(0);
@@ -410,7 +416,7 @@ impl<'s> LineBreaks<'s> {
                 self.mask = 0;
                 return None;
             }
-            self.mask = Self::block(self.src, self.base);
+            self.mask = Self::block(self.src, &self.set, self.base);
             mask = self.mask;
         }
         Some(self.base + mask.trailing_zeros() as usize)
@@ -437,7 +443,7 @@ impl<'a> Document<'a> {
         let prefix_end = if src.starts_with(BOM) { BOM.len() } else { 0 };
         let mut newline: Option<&'static [u8]> = None;
         let mut fold_char: Option<u8> = None;
-        let mut breaks = LineBreaks::new(src);
+        let mut breaks = ByteMarks::new(src, *b"\r\n");
         // The physical line at `start`: where its content ends and where its line break (CRLF,
         // bare LF or bare CR) ends.
         let mut physical = |start: usize| {
@@ -742,9 +748,18 @@ fn push_newline(out: &mut Vec<u8>, newline: &[u8]) {
 /// TEXT-escapes a value (RFC 5545 §3.3.11): `\` first, then `;` `,` and line breaks (`\n`).
 /// Copies runs of ordinary text whole; every byte that needs escaping is ASCII.
 pub fn escape_text(s: &str) -> String {
+    escaped_text(s).into_owned()
+}
+
+/// [`escape_text`], borrowing `s` when nothing in it needs escaping (join links, IDs, numbers).
+pub fn escaped_text(s: &str) -> Cow<'_, str> {
     let bytes = s.as_bytes();
-    let mut out = String::with_capacity(s.len() + s.len() / 16);
-    let mut i = 0;
+    let Some(first) = find_byte_in(bytes, b"\\;,\r\n") else {
+        return Cow::Borrowed(s);
+    };
+    let mut out = String::with_capacity(s.len() + s.len() / 16 + 2);
+    out.push_str(&s[..first]);
+    let mut i = first;
     while let Some(p) = find_byte_in(&bytes[i..], b"\\;,\r\n") {
         let at = i + p;
         let (escaped, len) = match bytes[at] {
@@ -759,7 +774,7 @@ pub fn escape_text(s: &str) -> String {
         i = at + len;
     }
     out.push_str(&s[i..]);
-    out
+    Cow::Owned(out)
 }
 
 /// The character a TEXT escape `\x` stands for (`None`: not an escape, the backslash is kept).
@@ -1224,7 +1239,7 @@ mod tests {
                     })
                     .collect();
                 for step in [1, 3, 64, 70] {
-                    let mut breaks = LineBreaks::new(&s);
+                    let mut breaks = ByteMarks::new(&s, *b"\r\n");
                     let mut from = 0;
                     while from <= s.len() {
                         let want = naive(&s, from).map(|p| from + p);
@@ -1259,6 +1274,35 @@ mod tests {
             assert_eq!(find_byte_in(&long, b"\\;,\r\n"), Some(at), "at {at}");
         }
         assert_eq!(find_byte_in(&[b'a'; 100], b"\\;,\r\n"), None);
+    }
+
+    #[test]
+    fn unescaping_in_steps_agrees_with_the_piece_by_piece_reference_at_every_offset() {
+        // Escapes, lone and trailing backslashes and multi-byte characters at every distance
+        // from the 16-byte steps: the stepped copy against `unescape_pieces` (via the map).
+        let alphabet = [
+            "a", "\\n", "\\\\", "\\q", "\\,", "é", "😀", "\\;", "bcdefgh",
+        ];
+        let mut seed = 7u32;
+        for len in 0..120 {
+            for _ in 0..6 {
+                let mut raw = String::new();
+                while raw.len() < len {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    raw.push_str(alphabet[(seed >> 16) as usize % alphabet.len()]);
+                }
+                if seed % 3 == 0 {
+                    raw.push('\\');
+                }
+                let (text, map) = unescape_text_mapped(&raw);
+                assert_eq!(unescape_text(&raw), text, "{raw:?}");
+                let (indexed, index) = unescape_text_indexed(&raw);
+                assert_eq!(indexed, text, "{raw:?}");
+                for (k, &m) in map.iter().enumerate() {
+                    assert_eq!(index.raw_offset(&text, k), m, "{raw:?} at {k}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! Every line we do not change is written back byte for byte (see `lines.rs`).
 
 use super::block::{self, BodyFormat, FoundBlock, LinkKind};
-use super::lines::{escape_text, unescape_text_indexed, ContentLine, Document, Edits, EscapeIndex};
+use super::lines::{
+    escape_text, escaped_text, unescape_text_indexed, ContentLine, Document, Edits, EscapeIndex,
+};
 use super::recur::RawDateProp;
 use super::render::{html_escape, render_html, render_text};
 use super::schedule::{self, Occurrences};
@@ -134,6 +136,8 @@ fn is_blank(l: &ContentLine) -> bool {
 /// Checks BEGIN/END nesting and indexes the components.
 pub(crate) fn structure(doc: &Document) -> Result<Structure, CalendarError> {
     let mut s = Structure::default();
+    // (A calendar has a handful of properties of its own and usually one event.)
+    s.cal_props.reserve(8);
     // Component names as written (compared ignoring case): no String per BEGIN/END.
     let mut stack: Vec<(std::borrow::Cow<str>, usize)> = Vec::with_capacity(8);
     let upper = |name: &str| name.trim().to_ascii_uppercase();
@@ -366,16 +370,20 @@ impl Body<'_> {
 
 /// The meeting's machine-readable markers (X-MICROSOFT-*), TEXT-unescaped.
 #[derive(Debug, Clone, Default)]
-struct Markers {
-    teams_url: Option<String>,
-    external_link: Option<String>,
-    information: Option<String>,
+struct Markers<'d> {
+    teams_url: Option<Cow<'d, str>>,
+    external_link: Option<Cow<'d, str>>,
+    information: Option<Cow<'d, str>>,
 }
 
-fn markers(doc: &Document, ev: &Event) -> Markers {
+fn markers<'d>(doc: &'d Document, ev: &Event) -> Markers<'d> {
+    // (Borrowed from the line unless it holds an escape.)
     let get = |k: Known| {
         prop(doc, ev, k)
-            .map(|l| l.text_value().trim().to_string())
+            .map(|l| match l.text_value() {
+                Cow::Borrowed(v) => Cow::Borrowed(v.trim()),
+                Cow::Owned(v) => Cow::Owned(v.trim().to_string()),
+            })
             .filter(|v| !v.is_empty())
     };
     Markers {
@@ -410,6 +418,8 @@ struct PreparedCoordinates {
     valid: Result<(), CalendarError>,
     /// The Teams meeting thread of the new join link.
     thread: Option<String>,
+    /// The conference ID's digits (X-MICROSOFT-ONLINEMEETINGCONFERENCEID holds nothing else).
+    conference_digits: String,
     /// (rendered, TEXT-escaped) per `BodyFormat`.
     rendered: [std::cell::OnceCell<(String, String)>; 2],
 }
@@ -442,6 +452,11 @@ fn prepared(c: &MeetingCoordinates) -> std::rc::Rc<PreparedCoordinates> {
                     coordinates: c.clone(),
                     valid: validate_coordinates(c),
                     thread: block::teams_thread_id(&c.join_url),
+                    conference_digits: c
+                        .conference_id
+                        .chars()
+                        .filter(|c| c.is_ascii_digit())
+                        .collect(),
                     rendered: Default::default(),
                 });
                 *last = Some(p.clone());
@@ -566,7 +581,7 @@ struct Verdict {
 /// Applies the block-level rules (consumer, channel, add-in origin, source/target, up to date).
 fn judge_blocks(
     blocks: &[(&FoundBlock, &str, BodyFormat)],
-    m: &Markers,
+    m: &Markers<'_>,
     req: &RewriteRequest,
 ) -> Result<Result<Verdict, SkipReason>, CalendarError> {
     let linked: Vec<&(&FoundBlock, &str, BodyFormat)> = blocks
@@ -580,11 +595,11 @@ fn judge_blocks(
         .information
         .as_deref()
         .is_some_and(|i| contains_ignoring_spaces(i, "\"OnlineMeetingProvider\":4"));
-    let kinds: Vec<LinkKind> = linked.iter().filter_map(|(b, _, _)| b.kind()).collect();
-    if consumer_marker || kinds.contains(&LinkKind::TeamsConsumer) {
+    let has_kind = |k: LinkKind| linked.iter().any(|(b, _, _)| b.kind() == Some(k));
+    if consumer_marker || has_kind(LinkKind::TeamsConsumer) {
         return Ok(Err(SkipReason::ConsumerTeamsMeeting));
     }
-    let kind = if kinds.contains(&LinkKind::Teams) {
+    let kind = if has_kind(LinkKind::Teams) {
         LinkKind::Teams
     } else {
         LinkKind::Skype
@@ -613,29 +628,25 @@ fn judge_blocks(
             return Ok(Err(SkipReason::ChannelMeeting));
         }
     }
-    let links_of = |k: LinkKind| -> Vec<&str> {
+    let links_of = |k: LinkKind| {
         linked
             .iter()
             .flat_map(|(b, _, _)| b.links.iter())
-            .filter(|l| l.kind == k)
+            .filter(move |l| l.kind == k)
             .map(|l| l.url.as_str())
-            .collect()
     };
     let has_add_in_structure = match kind {
         LinkKind::Skype => linked.iter().any(|(b, _, _)| b.skype_add_in_marker),
         _ => linked.iter().all(|(b, _, _)| b.closed && !b.periods),
     };
     let markers_agree = match kind {
-        LinkKind::Teams => m.teams_url.as_ref().map(|u| {
-            links_of(LinkKind::Teams)
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(u))
-        }),
+        LinkKind::Teams => m
+            .teams_url
+            .as_ref()
+            .map(|u| links_of(LinkKind::Teams).any(|l| l.eq_ignore_ascii_case(u))),
         _ => m.external_link.as_ref().map(|u| {
             let base = u.split(['?', '#']).next().unwrap_or("");
-            links_of(LinkKind::Skype)
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(base))
+            links_of(LinkKind::Skype).any(|l| l.eq_ignore_ascii_case(base))
         }),
     };
     let ownership = BlockOwnership {
@@ -644,8 +655,8 @@ fn judge_blocks(
         teams_context_oid: meetup.iter().find_map(|u| block::teams_context_oid(u)),
         organizer_object_id: req.organizer_object_id,
         skype_meet_user: links_of(LinkKind::Skype)
-            .first()
-            .and_then(|u| block::skype_meet_user(u)),
+            .next()
+            .and_then(block::skype_meet_user),
         organizer_sip_user: req
             .organizer_sip_address
             .map(|s| eligibility::calendar_address(s).trim_start_matches("sip:"))
@@ -863,16 +874,22 @@ pub(crate) fn plan<'a>(
     }
     let uid_of = |ev: &Event| {
         prop(&doc, ev, Known::Uid)
-            .map(|l| l.value_lossy().trim().to_string())
+            .map(|l| l.value_lossy())
             .unwrap_or_default()
     };
-    let mut uids: Vec<String> = st.events.iter().map(uid_of).collect();
-    let uid = uids[0].clone();
-    uids.sort();
-    uids.dedup();
-    if uids.len() > 1 {
+    let uid = uid_of(&st.events[0]);
+    // (The distinct UIDs are counted only for the error: one meeting's components share one.)
+    if st.events.iter().any(|ev| uid_of(ev).trim() != uid.trim()) {
+        let mut uids: Vec<String> = st
+            .events
+            .iter()
+            .map(|ev| uid_of(ev).trim().to_string())
+            .collect();
+        uids.sort();
+        uids.dedup();
         return Err(CalendarError::SeveralMeetings { uids: uids.len() });
     }
+    let uid = uid.trim().to_string();
     let master = st
         .events
         .iter()
@@ -886,8 +903,8 @@ pub(crate) fn plan<'a>(
         .iter()
         .map(|&i| &doc.lines[i])
         .find(|l| l.is("METHOD"))
-        .map(|l| l.value_lossy().trim().to_string());
-    let status = prop(&doc, pev, Known::Status).map(|l| l.value_lossy().trim().to_string());
+        .map(|l| l.value_lossy());
+    let status = prop(&doc, pev, Known::Status).map(|l| l.value_lossy());
     if let Err(r) = eligibility::not_cancelled(status.as_deref(), method.as_deref()) {
         return Ok(Err(r));
     }
@@ -895,17 +912,18 @@ pub(crate) fn plan<'a>(
         .events
         .iter()
         .find_map(|ev| prop(&doc, ev, Known::Organizer))
-        .map(|l| l.value_lossy().trim().to_string());
+        .map(|l| l.value_lossy());
     if let Err(r) = eligibility::organizer_only(organizer.as_deref(), req.organizer) {
         return Ok(Err(r));
     }
-    let attendees: Vec<Cow<str>> = st
-        .events
-        .iter()
-        .flat_map(|ev| ev.props.iter().map(|&i| &doc.lines[i]))
-        .filter(|l| l.is("ATTENDEE"))
-        .map(|l| l.value_lossy())
-        .collect();
+    let attendee_lines = || {
+        st.events
+            .iter()
+            .flat_map(|ev| ev.props.iter().map(|&i| &doc.lines[i]))
+            .filter(|l| l.is("ATTENDEE"))
+    };
+    let mut attendees: Vec<Cow<str>> = Vec::with_capacity(attendee_lines().count());
+    attendees.extend(attendee_lines().map(|l| l.value_lossy()));
     if let Err(r) = eligibility::attendee_limit(&attendees, req.organizer) {
         return Ok(Err(r));
     }
@@ -967,22 +985,13 @@ pub(crate) fn plan<'a>(
     };
     let c = req.coordinates;
     let converting = verdict.from != verdict.to;
-    let old_links: Vec<String> = bodies
-        .iter()
-        .filter_map(|b| b.block.as_ref())
-        .flat_map(|b| b.links.iter().map(|l| l.url.clone()))
-        .chain(m.teams_url.clone())
-        .collect();
-    let old_thread = &verdict.old_thread;
-    let new_thread = &prepared.thread;
-    let url_changed = !old_links.iter().any(|u| u == &c.join_url);
-
     // The bodies are most of what changes; the other lines a few hundred bytes.
     let body_bytes: usize = bodies.iter().map(|b| doc.lines[b.line].raw.len()).sum();
     let mut edits = Edits::with_capacity(body_bytes + body_bytes / 4 + 1024);
-    let mut changes = Vec::new();
+    let mut changes = Vec::with_capacity(bodies.len());
     let any_linked = bodies.iter().any(Body::has_links);
-    for b in bodies {
+    // (Each body's text moves into its change; its block stays for the old links below.)
+    for b in bodies.iter_mut() {
         let Some(found) = &b.block else { continue };
         if !any_linked {
             continue;
@@ -1004,11 +1013,20 @@ pub(crate) fn plan<'a>(
         changes.push(BodyChange {
             line: b.line,
             format: b.format,
-            before: b.text,
+            before: std::mem::take(&mut b.text),
             after,
             event: b.event,
         });
     }
+    let old_links: Vec<&str> = bodies
+        .iter()
+        .filter_map(|b| b.block.as_ref())
+        .flat_map(|b| b.links.iter().map(|l| l.url.as_str()))
+        .chain(m.teams_url.as_deref())
+        .collect();
+    let old_thread = &verdict.old_thread;
+    let new_thread = &prepared.thread;
+    let url_changed = !old_links.iter().any(|u| *u == c.join_url);
 
     let now = format_utc(req.now);
     let mut master_sequence = None;
@@ -1038,7 +1056,7 @@ pub(crate) fn plan<'a>(
             // already unescaped once above.
             let text = || l.text_value();
             let set = |edits: &mut Edits, v: &str| {
-                set_value(edits, &doc, i, &[&escape_text(v)]);
+                set_value(edits, &doc, i, &[&escaped_text(v)]);
             };
             match &*name {
                 "LAST-MODIFIED" => set_value(&mut edits, &doc, i, &[&now]),
@@ -1048,14 +1066,14 @@ pub(crate) fn plan<'a>(
                 "LOCATION" | "X-MICROSOFT-LOCATIONDISPLAYNAME" | "X-MICROSOFT-LOCATIONS" => {
                     let text = text();
                     let mut v = text.clone();
-                    for old in &old_links {
+                    for &old in &old_links {
                         // (A link longer than the value cannot be in it: skip building a searcher.)
-                        if old != &c.join_url
+                        if old != c.join_url
                             && !old.is_empty()
                             && old.len() <= v.len()
-                            && v.contains(old.as_str())
+                            && v.contains(old)
                         {
-                            v = Cow::Owned(v.replace(old.as_str(), &c.join_url));
+                            v = Cow::Owned(v.replace(old, &c.join_url));
                         }
                     }
                     if converting && v.contains("Skype Meeting") {
@@ -1075,15 +1093,11 @@ pub(crate) fn plan<'a>(
                     }
                 }
                 "X-MICROSOFT-ONLINEMEETINGCONFERENCEID" => {
-                    let id: String = c
-                        .conference_id
-                        .chars()
-                        .filter(|c| c.is_ascii_digit())
-                        .collect();
+                    let id = &prepared.conference_digits;
                     if id.is_empty() {
                         edits.delete(i);
                     } else if text().trim() != id {
-                        set(&mut edits, &id);
+                        set(&mut edits, id);
                     }
                 }
                 "X-MICROSOFT-ONLINEMEETINGTOLLNUMBER" => match c.toll_numbers.first() {
@@ -1189,7 +1203,14 @@ pub fn rewrite_calendar_object(
     let organizer_name = org_line
         .and_then(|l| l.param("CN"))
         .filter(|s| !s.is_empty());
-    let mut attendees: Vec<String> = Vec::new();
+    let attendee_lines = p
+        .structure
+        .events
+        .iter()
+        .flat_map(|ev| &ev.props)
+        .filter(|&&i| doc.lines[i].is("ATTENDEE"))
+        .count();
+    let mut attendees: Vec<String> = Vec::with_capacity(attendee_lines);
     for ev in &p.structure.events {
         for &i in &ev.props {
             let l = &doc.lines[i];

@@ -90,8 +90,17 @@ impl fmt::Display for SkipReason {
 
 /// Strips a `mailto:` prefix (any case) and surrounding space.
 pub fn calendar_address(value: &str) -> &str {
-    let v = value.trim();
-    strip_prefix_ignore_ascii_case(v, "mailto:").map_or(v, str::trim)
+    let v = trim(value);
+    strip_prefix_ignore_ascii_case(v, "mailto:").map_or(v, trim)
+}
+
+/// `str::trim`, without its Unicode walk when both ends are visible ASCII (every address the
+/// calendars hold: an attendee's is compared several times per meeting).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
 }
 
 /// Same mailbox? Addresses compare case-insensitively, with or without `mailto:`.
@@ -268,6 +277,18 @@ mod tests {
         assert_eq!(calendar_address("MAILTO: a@b.c "), "a@b.c");
         assert_eq!(calendar_address("mailté:x"), "mailté:x");
         assert!(!same_address("\u{fffd}\u{fffd}mailto:a@b.c", "a@b.c"));
+    }
+
+    #[test]
+    fn addresses_lose_any_unicode_space_around_them_and_after_the_scheme() {
+        assert_eq!(
+            calendar_address("\u{a0}mailto:\u{3000}a@b.c\u{2003}"),
+            "a@b.c"
+        );
+        assert_eq!(calendar_address("\tmailto:a@b.c\r"), "a@b.c");
+        assert_eq!(calendar_address("mailto:a@b.c"), "a@b.c");
+        assert_eq!(calendar_address(" "), "");
+        assert!(same_address("a@b.c\u{a0}", "MAILTO:A@B.C"));
     }
 
     fn coords() -> MeetingCoordinates {
