@@ -22,18 +22,20 @@ pub fn html_escape(s: &str) -> String {
 }
 
 /// Appends `s` escaped for HTML element content and attribute values.
-fn push_html_escaped(out: &mut String, s: &str) {
-    // Every character that needs escaping is ASCII, so runs between them are copied whole
-    // (a whole text body goes through here for a meeting without an HTML one).
+pub(super) fn push_html_escaped(out: &mut String, s: &str) {
+    // Every character that needs escaping is ASCII, so runs between them are found sixteen
+    // bytes at a time and copied whole (a whole text body goes through here for a meeting
+    // without an HTML one).
+    let bytes = s.as_bytes();
     let mut run = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let entity = match b {
+    while let Some(p) = super::lines::find_byte_in(&bytes[run..], b"&<>\"'") {
+        let i = run + p;
+        let entity = match bytes[i] {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
+            _ => "&#39;",
         };
         out.push_str(&s[run..i]);
         out.push_str(entity);
@@ -367,6 +369,21 @@ mod tests {
         assert_eq!(html_escape(""), "");
         assert_eq!(html_escape("ü"), "ü");
         assert_eq!(html_escape("<"), "&lt;");
+        // Each markup character at every distance from the 16-byte search steps.
+        for at in 0..40 {
+            for c in ['&', '<', '>', '"', '\''] {
+                let mut s = "é".repeat(at / 2) + &"x".repeat(at % 2);
+                s.push(c);
+                s.push_str(&"ab".repeat(at));
+                let want = s
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+                    .replace('"', "&quot;")
+                    .replace('\'', "&#39;");
+                assert_eq!(html_escape(&s), want, "{s}");
+            }
+        }
     }
 
     fn coords(kind: MeetingKind) -> MeetingCoordinates {

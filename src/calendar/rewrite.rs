@@ -9,7 +9,7 @@ use super::lines::{
     escape_text, escaped_text, unescape_text_indexed, ContentLine, Document, Edits, EscapeIndex,
 };
 use super::recur::RawDateProp;
-use super::render::{html_escape, render_html, render_text};
+use super::render::{push_html_escaped, render_html, render_text};
 use super::schedule::{self, Occurrences};
 use super::tz::TimeZoneTable;
 use super::{itip, CalendarError, RewriteOutcome, RewriteRequest, RewrittenMeeting};
@@ -1245,10 +1245,15 @@ pub fn rewrite_calendar_object(
             .clone()
     });
     let body_html = master_html.unwrap_or_else(|| {
-        format!(
-            "<html><body><div style=\"white-space:pre-wrap\">{}</div></body></html>",
-            html_escape(&body_text)
-        )
+        const HEAD: &str = "<html><body><div style=\"white-space:pre-wrap\">";
+        const TAIL: &str = "</div></body></html>";
+        // (Room for the entities of a body's links and quotes: one allocation, no copy.)
+        let mut html =
+            String::with_capacity(HEAD.len() + body_text.len() + body_text.len() / 8 + TAIL.len());
+        html.push_str(HEAD);
+        push_html_escaped(&mut html, &body_text);
+        html.push_str(TAIL);
+        html
     });
     Ok(RewriteOutcome::Rewritten(RewrittenMeeting {
         uid: p.uid,
