@@ -344,10 +344,10 @@ fn split_line(unfolded: &[u8]) -> (usize, Option<usize>) {
     (name_end, fallback)
 }
 
-/// Where the bytes of a small set are in a buffer, found 64 bytes at a time: one pass marks
-/// them, and each search is then the next marked bit. The lines and parameter lists searched
-/// are short, so a search per piece would spend more on starting than on searching. Searches
-/// only move forward: each `from` is at or after the one before and past the last answer.
+/// Where the bytes of a small set (the parser's CR and LF) are in a buffer, found 64 bytes at a
+/// time: one pass marks them, and each search is then the next marked bit. Lines are short, so
+/// a search per line would spend more on starting than on searching. Searches only move
+/// forward: each `from` is at or after the one before and past the last answer.
 struct ByteMarks<'s, const N: usize> {
     src: &'s [u8],
     set: [u8; N],
@@ -1277,9 +1277,9 @@ mod tests {
     }
 
     #[test]
-    fn unescaping_in_steps_agrees_with_the_piece_by_piece_reference_at_every_offset() {
-        // Escapes, lone and trailing backslashes and multi-byte characters at every distance
-        // from the 16-byte steps: the stepped copy against `unescape_pieces` (via the map).
+    fn escape_index_agrees_with_the_map_on_long_generated_values() {
+        // Escapes, lone and trailing backslashes and multi-byte characters in values of every
+        // length up to 120 bytes: the index and the plain unescape against the byte map.
         let alphabet = [
             "a", "\\n", "\\\\", "\\q", "\\,", "é", "😀", "\\;", "bcdefgh",
         ];
