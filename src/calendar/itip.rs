@@ -73,12 +73,8 @@ pub(crate) fn request_edits(
 ) -> Edits {
     // The attendee lines are what changes (a few more bytes each).
     let attendee_bytes: usize = st
-        .events
-        .iter()
-        .flat_map(|ev| &ev.props)
-        .map(|&i| &doc.lines[i])
-        .filter(|l| l.is("ATTENDEE"))
-        .map(|l| l.raw.len() + 32)
+        .event_props(doc, "ATTENDEE")
+        .map(|(_, l)| l.raw.len() + 32)
         .sum();
     let mut edits = Edits::with_capacity(attendee_bytes + 256);
     let method = st

@@ -122,6 +122,22 @@ pub(crate) struct Structure {
     pub vtimezones: Vec<Range<usize>>,
 }
 
+impl Structure {
+    /// Every event's properties called `name` (ATTENDEE, ...), master and overrides in order:
+    /// (line index, line).
+    pub fn event_props<'x>(
+        &'x self,
+        doc: &'x Document<'x>,
+        name: &'x str,
+    ) -> impl Iterator<Item = (usize, &'x ContentLine<'x>)> + 'x {
+        self.events
+            .iter()
+            .flat_map(|ev| &ev.props)
+            .map(|&i| (i, &doc.lines[i]))
+            .filter(move |(_, l)| l.is(name))
+    }
+}
+
 fn malformed(line: &ContentLine, message: impl Into<String>) -> CalendarError {
     CalendarError::Malformed {
         line: line.line_no,
@@ -916,14 +932,11 @@ pub(crate) fn plan<'a>(
     if let Err(r) = eligibility::organizer_only(organizer.as_deref(), req.organizer) {
         return Ok(Err(r));
     }
-    let attendee_lines = || {
-        st.events
-            .iter()
-            .flat_map(|ev| ev.props.iter().map(|&i| &doc.lines[i]))
-            .filter(|l| l.is("ATTENDEE"))
-    };
-    let mut attendees: Vec<Cow<str>> = Vec::with_capacity(attendee_lines().count());
-    attendees.extend(attendee_lines().map(|l| l.value_lossy()));
+    let mut attendees: Vec<Cow<str>> = Vec::with_capacity(st.event_props(&doc, "ATTENDEE").count());
+    attendees.extend(
+        st.event_props(&doc, "ATTENDEE")
+            .map(|(_, l)| l.value_lossy()),
+    );
     if let Err(r) = eligibility::attendee_limit(&attendees, req.organizer) {
         return Ok(Err(r));
     }
@@ -1203,28 +1216,16 @@ pub fn rewrite_calendar_object(
     let organizer_name = org_line
         .and_then(|l| l.param("CN"))
         .filter(|s| !s.is_empty());
-    let attendee_lines = p
-        .structure
-        .events
-        .iter()
-        .flat_map(|ev| &ev.props)
-        .filter(|&&i| doc.lines[i].is("ATTENDEE"))
-        .count();
-    let mut attendees: Vec<String> = Vec::with_capacity(attendee_lines);
-    for ev in &p.structure.events {
-        for &i in &ev.props {
-            let l = &doc.lines[i];
-            if !l.is("ATTENDEE") {
-                continue;
-            }
-            let v = l.value_lossy();
-            let addr = eligibility::calendar_address(&v);
-            if !addr.contains('@') || eligibility::same_address(addr, &organizer) {
-                continue;
-            }
-            if !attendees.iter().any(|a| a.eq_ignore_ascii_case(addr)) {
-                attendees.push(addr.to_string());
-            }
+    let mut attendees: Vec<String> =
+        Vec::with_capacity(p.structure.event_props(doc, "ATTENDEE").count());
+    for (_, l) in p.structure.event_props(doc, "ATTENDEE") {
+        let v = l.value_lossy();
+        let addr = eligibility::calendar_address(&v);
+        if !addr.contains('@') || eligibility::same_address(addr, &organizer) {
+            continue;
+        }
+        if !attendees.iter().any(|a| a.eq_ignore_ascii_case(addr)) {
+            attendees.push(addr.to_string());
         }
     }
     // The master's rewritten bodies are the mail's parts: moved out, not copied.
