@@ -68,6 +68,11 @@ pub fn row(figure: &str, value: &str, baseline: &str, ratio: Option<f64>, target
     println!("ROW|{figure}|{value}|{baseline}|{ratio}|{target}|{met}");
 }
 
+/// A row that gives context and has no target of its own (Met `-`), such as a lower bound.
+pub fn context_row(figure: &str, value: &str, baseline: &str, ratio: f64, what_it_shows: &str) {
+    println!("ROW|{figure}|{value}|{baseline}|{ratio:.2}x|{what_it_shows}|-");
+}
+
 /// Peak resident set size of this process so far (VmHWM), in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
     status_kib("VmHWM:")
