@@ -59,18 +59,24 @@ pub fn fmt_duration(d: Duration) -> String {
 /// One table row: `ROW|figure|value|baseline|ratio|target|met`. `ratio` is value / baseline
 /// (or the baseline's rate / the value's rate for throughput figures); `met` is yes/no.
 pub fn row(figure: &str, value: &str, baseline: &str, ratio: Option<f64>, target: &str, met: bool) {
-    let ratio = match ratio {
-        None => "-".to_string(),
-        Some(r) if r < 0.1 => format!("{r:.5}x"),
-        Some(r) => format!("{r:.2}x"),
-    };
     let met = if met { "yes" } else { "NO" };
+    let ratio = ratio_cell(ratio);
     println!("ROW|{figure}|{value}|{baseline}|{ratio}|{target}|{met}");
 }
 
 /// A row that gives context and has no target of its own (Met `-`), such as a lower bound.
 pub fn context_row(figure: &str, value: &str, baseline: &str, ratio: f64, what_it_shows: &str) {
-    println!("ROW|{figure}|{value}|{baseline}|{ratio:.2}x|{what_it_shows}|-");
+    let ratio = ratio_cell(Some(ratio));
+    println!("ROW|{figure}|{value}|{baseline}|{ratio}|{what_it_shows}|-");
+}
+
+/// The Ratio column: `-` when there is none, more digits for the tiny ones.
+fn ratio_cell(ratio: Option<f64>) -> String {
+    match ratio {
+        None => "-".to_string(),
+        Some(r) if r < 0.1 => format!("{r:.5}x"),
+        Some(r) => format!("{r:.2}x"),
+    }
 }
 
 /// Peak resident set size of this process so far (VmHWM), in KiB.
